@@ -161,7 +161,8 @@ def backward(out: Tensor, seed=None) -> dict[str, np.ndarray]:
                     continue
                 if not np.isfinite(flow).all():
                     where = f"column {node.col + 1}" if node.col is not None else None
-                    raise OverflowValueError(f"the gradient through {node.op} is not finite in float64", where=where)
+                    raise OverflowValueError(f"the gradient through {_ops()._label(node.op)} is not finite in float64",
+                                             where=where)
                 parent.grad += flow
     grads: dict[str, np.ndarray] = {}
     for node in order:
