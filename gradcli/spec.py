@@ -235,7 +235,20 @@ class ProblemFile:
 # ---------------------------------------------------------------------------- pydantic field types
 
 
+# YAML 1.1 (PyYAML) reads `1e-6` and `1E3` as text: a float needs a dot there. Users write them as
+# numbers, so wherever a number is expected, text of exactly this form is read as one.
+_YAML11_MISSED_NUMBER = re.compile(r"[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?\Z")
+
+
+def as_number(value: Any) -> Any:
+    """`value`, or the float that text such as '1e-6' stands for (YAML 1.1 leaves it a string)."""
+    if isinstance(value, str) and _YAML11_MISSED_NUMBER.match(value.strip()):
+        return float(value)
+    return value
+
+
 def _number(value: Any) -> Any:
+    value = as_number(value)
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise ValueError(f"expected a number, found {_show(value)}")
     if not math.isfinite(float(value)):
@@ -244,6 +257,7 @@ def _number(value: Any) -> Any:
 
 
 def _whole(value: Any) -> Any:
+    value = as_number(value)
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not float(value).is_integer():
         raise ValueError(f"expected a whole number, found {_show(value)}")
     return int(value)
@@ -457,7 +471,8 @@ def parse_claim_formula(problem: ProblemFile, claim: Claim, text: str, allow_ind
     line = claim.claim_text_line if field == "claim" else claim.lines.get(field, claim.line)
     label = f"claims[{claim.index}] {claim.id!r}"
     where = f"{problem.path}: {label} (line {line})" if line is not None else f"{problem.path}: {label}"
-    text = text if isinstance(text, str) else _scalar_text(text)
+    if not isinstance(text, str):
+        text = claim.claim_source if field == "claim" and claim.claim_source else _scalar_text(text)
     try:
         return parse(text, allow_index=allow_index, what="claim" if field == "claim" else field)
     except ParseError as exc:
@@ -690,9 +705,8 @@ class _NetBuild:
 
     def loss(self, data: dict, defined: list[str], forward: list[Definition]) -> Definition:
         if data.get("loss") is None:
-            raise self.error(("loss",) if "loss" in data else (),
-                             "missing loss: give an expression (it must be a scalar) or one of "
-                             f"{', '.join(LOSS_KEYWORDS)}")
+            raise self.error(("loss",), "missing loss: give an expression (it must be a scalar) or one of "
+                                          f"{', '.join(LOSS_KEYWORDS)}")
         value = data["loss"]
         if isinstance(value, str) and value.strip() in LOSS_KEYWORDS and value.strip() not in defined:
             keyword = value.strip()
@@ -878,9 +892,11 @@ def declared_shape(doc: YamlDoc, path: Path, shape: Any) -> tuple[int, ...]:
         raise doc.error(path, f"shape must be a list of sizes such as [4, 2], found {_show(shape)}")
     if len(shape) > MAX_AXES:
         raise doc.error(path, f"shape has {len(shape)} axes; the limit is {MAX_AXES}")
-    for i, n in enumerate(shape):
-        if isinstance(n, bool) or not isinstance(n, int) or n <= 0:
-            raise doc.error((*path, i), f"sizes must be positive whole numbers, found {_show(n)}")
+    sizes = [_size(n) for n in shape]
+    for i, n in enumerate(sizes):
+        if n is None:
+            raise doc.error((*path, i), f"sizes must be positive whole numbers, found {_show(shape[i])}")
+    shape = sizes
     total = math.prod(shape)
     if total > F.MAX_TENSOR_ENTRIES:
         raise doc.error(path, f"shape {shape} has {total:,} entries; the limit is {F.MAX_TENSOR_ENTRIES:,}")
@@ -937,7 +953,18 @@ def _init_kind(doc: YamlDoc, path: Path, init: Any) -> tuple[str, Any, Path]:
     raise doc.error(path, f"an init is one of {allowed}; found {_show(init)}")
 
 
+def _size(value: Any) -> int | None:
+    """A positive whole size (2, 2.0 or '1e3'), or None."""
+    value = as_number(value)
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        return None
+    if not float(value).is_integer() or value <= 0:
+        return None
+    return int(value)
+
+
 def _finite(doc: YamlDoc, path: Path, value: Any) -> float:
+    value = as_number(value)
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise doc.error(path, f"expected a number, found {_show(value)}")
     try:
@@ -1109,18 +1136,18 @@ def _build_claim(doc: YamlDoc, problem: ProblemFile, i: int, item: Any) -> Claim
     else:
         if item.get("claim_shape") is not None:
             shape = item["claim_shape"]
-            if not isinstance(shape, list) or not shape or len(shape) > MAX_CLAIM_AXES or any(
-                    isinstance(n, bool) or not isinstance(n, int) or n <= 0 for n in shape):
+            sizes = [_size(n) for n in shape] if isinstance(shape, list) else [None]
+            if not sizes or len(sizes) > MAX_CLAIM_AXES or None in sizes:
                 raise fail(f"claim_shape must be a list of 1 to {MAX_CLAIM_AXES} positive sizes such as [3, 2, 2, 4],"
                            f" found {_show(shape)}", "claim_shape")
-            claim_shape = tuple(shape)
+            claim_shape = tuple(sizes)
         if item.get("claim_entry") is not None:
             entry = item["claim_entry"]
             if isinstance(entry, (bool, dict, list)):
                 raise fail(f"claim_entry must be a formula, found {_show(entry)}", "claim_entry")
             claim_entry = entry if isinstance(entry, str) else doc.source_text((*path, "claim_entry"))
 
-    claim_value = item.get("claim")
+    claim_value = as_number(item.get("claim"))
     if claim_value is None:
         if kind != "jacobian":
             raise fail("missing claim: (the formula, number or behaviour the sheet states)")

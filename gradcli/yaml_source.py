@@ -20,7 +20,7 @@ from __future__ import annotations
 import math
 import os
 from dataclasses import dataclass, field
-from typing import Any, Iterable, Union
+from typing import Any, Iterable, NamedTuple, Union
 
 from .errors import SpecError
 
@@ -41,8 +41,7 @@ _SCALAR_TAGS = {
 _TEXT_TAGS = {"tag:yaml.org,2002:timestamp"}  # kept as the text written (a date is not a number here)
 
 
-@dataclass(frozen=True)
-class Loc:
+class Loc(NamedTuple):
     """Where a value was written: 1-based line and column, and for a scalar its exact source text."""
 
     line: int
@@ -167,16 +166,51 @@ def load_text(text: str, file: str = "<string>") -> YamlDoc:
 
 def _check_event_nesting(yaml: Any, text: str, loader: Any, file: str) -> None:
     """Refuse deep nesting from the event stream (no recursion), before the recursive composer runs."""
-    depth = 0
+    levels: list[list[Any]] = []  # per open collection: [is_mapping, events seen, last key]
     for event in yaml.parse(text, Loader=loader):
-        if isinstance(event, (yaml.SequenceStartEvent, yaml.MappingStartEvent)):
-            depth += 1
-            if depth > MAX_NESTING:
-                line = event.start_mark.line + 1
+        starts = isinstance(event, (yaml.SequenceStartEvent, yaml.MappingStartEvent))
+        if starts or isinstance(event, (yaml.ScalarEvent, yaml.AliasEvent)):
+            if levels:
+                level = levels[-1]
+                if level[0] and level[1] % 2 == 0:
+                    level[2] = event.value if isinstance(event, yaml.ScalarEvent) else "?"
+                level[1] += 1
+        if starts:
+            levels.append([isinstance(event, yaml.MappingStartEvent), 0, None])
+            if len(levels) > MAX_NESTING:
+                path = tuple(lv[2] if lv[0] else lv[1] - 1 for lv in levels[:-1])
                 raise SpecError(f"the document nests deeper than {MAX_NESTING} levels",
-                                where=f"{file} (line {line})")
+                                where=_short_where(file, path, event.start_mark.line + 1))
         elif isinstance(event, (yaml.SequenceEndEvent, yaml.MappingEndEvent)):
-            depth -= 1
+            levels.pop()
+
+
+def _short_where(file: str, path: Path, line: int) -> str:
+    """'FILE: a.b.c... (line N)', the path cut after four parts (deep nesting makes long paths)."""
+    shown = format_path(path[:4]) + ("..." if len(path) > 4 else "")
+    return f"{file}: {shown} (line {line})" if shown else f"{file} (line {line})"
+
+
+def _path_to(root: Any, target: Any) -> Path:
+    """The first YAML path (breadth-first) at which the composed node `target` appears."""
+    import yaml
+
+    seen = {id(root)}
+    queue: list[tuple[Any, Path]] = [(root, ())]
+    for node, path in queue:
+        if node is target:
+            return path
+        if isinstance(node, yaml.MappingNode):
+            children = [(v, (*path, k.value)) for k, v in node.value if isinstance(k, yaml.ScalarNode)]
+        elif isinstance(node, yaml.SequenceNode):
+            children = [(v, (*path, i)) for i, v in enumerate(node.value)]
+        else:
+            children = []
+        for child, sub in children:
+            if id(child) not in seen:
+                seen.add(id(child))
+                queue.append((child, sub))
+    return ()
 
 
 def _syntax_error(exc: Any, text: str, file: str) -> SpecError:
@@ -198,14 +232,11 @@ def _syntax_error(exc: Any, text: str, file: str) -> SpecError:
     return SpecError(f"invalid YAML: {problem}", where=f"{file} (line {line}, column {column})", detail=detail)
 
 
-def _children(node: Any) -> list[Any]:
-    import yaml
-
-    if isinstance(node, yaml.SequenceNode):
-        return list(node.value)
-    if isinstance(node, yaml.MappingNode):
-        return [part for pair in node.value for part in pair]
-    return []
+def _collection_children(node: Any, scalar_type: type, mapping_type: type) -> tuple[list[Any], int]:
+    """The child collections of a sequence or mapping node (keys included), and its number of scalars."""
+    items = [part for pair in node.value for part in pair] if isinstance(node, mapping_type) else node.value
+    kids = [k for k in items if type(k) is not scalar_type]
+    return kids, len(items) - len(kids)
 
 
 def _measure(root: Any, file: str) -> None:
@@ -215,6 +246,15 @@ def _measure(root: Any, file: str) -> None:
     but 10^9 expanded ones; this counts them in microseconds and refuses before anything is built.
     A recursive alias (`&a [*a]`) would expand forever: refused too.
     """
+    import yaml
+
+    scalar_type = yaml.ScalarNode
+    if type(root) is scalar_type:
+        return
+
+    def where(node: Any) -> str:
+        return _short_where(file, _path_to(root, node), node.start_mark.line + 1)
+
     size: dict[int, int] = {}
     depth: dict[int, int] = {}
     on_path: set[int] = set()
@@ -222,28 +262,27 @@ def _measure(root: Any, file: str) -> None:
     while stack:
         node, done = stack.pop()
         key = id(node)
+        kids, scalars = _collection_children(node, scalar_type, yaml.MappingNode)
         if done:
-            kids = _children(node)
-            size[key] = min(MAX_NODES + 1, 1 + sum(size[id(k)] for k in kids))
-            depth[key] = 1 + max((depth[id(k)] for k in kids), default=0)
+            total = 1 + scalars + sum(size[id(k)] for k in kids)
+            deepest = 1 + max([depth[id(k)] for k in kids] + [1 if scalars else 0])
+            size[key], depth[key] = min(total, MAX_NODES + 1), deepest
             on_path.discard(key)
-            if size[key] > MAX_NODES:
+            if total > MAX_NODES:
                 raise SpecError(f"the document expands to more than {MAX_NODES:,} values through its aliases "
-                                "(a 'billion laughs' file?)", where=f"{file} (line {node.start_mark.line + 1})")
-            if depth[key] > MAX_NESTING:
+                                "(a 'billion laughs' file?)", where=where(node))
+            if deepest > MAX_NESTING + 1:
                 raise SpecError(f"the document nests deeper than {MAX_NESTING} levels through its aliases",
-                                where=f"{file} (line {node.start_mark.line + 1})")
+                                where=where(node))
             continue
         if key in size:
             continue
         if key in on_path:
             raise SpecError("an alias refers to a collection that contains it (a recursive alias)",
-                            where=f"{file} (line {node.start_mark.line + 1})")
+                            where=where(node))
         on_path.add(key)
         stack.append((node, True))
-        for kid in _children(node):
-            if id(kid) not in size:
-                stack.append((kid, False))
+        stack.extend((k, False) for k in kids if id(k) not in size)
 
 
 class _Builder:
@@ -255,16 +294,25 @@ class _Builder:
         self.yaml = yaml
         self.doc = doc
         self.constructor = yaml.constructor.SafeConstructor()
+        self.node_locs: dict[int, Loc] = {}  # an aliased node is built many times: its Loc and
+        self.scalars: dict[int, Any] = {}  # scalar value are made once
 
     def error(self, node: Any, message: str) -> SpecError:
         return SpecError(message, where=f"{self.doc.file} (line {node.start_mark.line + 1})")
 
     def build(self, node: Any, path: Path) -> Any:
+        key = id(node)
         if path not in self.doc.locs:
-            text = node.value if isinstance(node, self.yaml.ScalarNode) else None
-            self.doc.locs[path] = Loc(node.start_mark.line + 1, node.start_mark.column + 1, text)
+            loc = self.node_locs.get(key)
+            if loc is None:
+                text = node.value if isinstance(node, self.yaml.ScalarNode) else None
+                loc = self.node_locs[key] = Loc(node.start_mark.line + 1, node.start_mark.column + 1, text)
+            self.doc.locs[path] = loc
+        if key in self.scalars:
+            return self.scalars[key]
         if isinstance(node, self.yaml.ScalarNode):
-            return self.scalar(node, path)
+            value = self.scalars[key] = self.scalar(node, path)
+            return value
         if isinstance(node, self.yaml.SequenceNode):
             if node.tag != _SEQ:
                 raise self.doc.error(path, f"the YAML tag {node.tag!r} is not allowed (only plain lists)")
@@ -279,7 +327,7 @@ class _Builder:
         if node.tag not in _SCALAR_TAGS:
             raise self.doc.error(path, f"the YAML tag {node.tag!r} is not allowed here")
         try:
-            value = self.constructor.construct_object(node, deep=True)
+            value = self.constructor.yaml_constructors[node.tag](self.constructor, node)
         except (ValueError, OverflowError):
             raise self.doc.error(path, f"the number {node.value[:40]!r} cannot be read") from None
         except self.yaml.YAMLError as exc:
