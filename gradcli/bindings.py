@@ -43,6 +43,8 @@ def split_top_level(text: str, sep: str = ",") -> list[str]:
 
 def constant(text: str, what: str) -> float:
     """A finite float from a constant expression, or BindingError naming `what`."""
+    if text.strip().lower().lstrip("+-") in ("nan", "inf", "infinity"):
+        raise BindingError(f"{what}: {text.strip()!r} is not a finite number (nan and inf are refused)", where="--at")
     try:
         node = parse(text, what="value")
     except ParseError as err:
@@ -70,6 +72,8 @@ def bind(at: str | None, names: list[str], option: str = "--at") -> Binding:
         raise BindingError(f"values are needed for {', '.join(names)}: add {option} "
                            f"{','.join(f'{n}=...' for n in names)}", where=option)
     parts = split_top_level(at)
+    if "" in parts:
+        raise BindingError(f"value {parts.index('') + 1} of {len(parts)} is empty in {at!r}", where=option)
     named = [p for p in parts if "=" in p]
     if named and len(named) != len(parts):
         raise BindingError("mix of positional and named values; write all as NAME=VALUE or none", where=option)

@@ -55,7 +55,8 @@ class ChainRule:
 
     var: str
     factors: list[ChainFactor]
-    total_formula: str
+    chain_formula: str  # Σ outer·inner with the intermediates kept as names (the sheets' form)
+    total_formula: str  # over the inputs only
     total_value: float
 
 
@@ -187,8 +188,10 @@ def _chain_rules(S, system, names: list[str], point: Mapping[str, float], totals
     for var in names:
         factors = [ChainFactor(t.via, S.to_text(t.outer), float(S.value(t.outer, env)), S.to_text(t.inner),
                                float(S.value(t.inner, env))) for t in system.terms(var)]
+        chain_sum = S.simplified(system.chain_sum(var), seconds=0.5)
         formula, _, _, value = totals[var]
-        rules.append(ChainRule(var, factors, formula, value if value is not None else float("nan")))
+        rules.append(ChainRule(var, factors, S.to_text(chain_sum), formula,
+                               value if value is not None else float("nan")))
     return rules
 
 

@@ -77,7 +77,8 @@ def build_graph(out, leaves: Mapping[str, object], defined: Mapping[str, object]
         labels[id(t)] = label
         ins = [labels[id(p)] for p in t.parents]
         scalar = all(p.data.size == 1 for p in t.parents) and t.data.size == 1
-        local = [_plain(g) for g in local_gradients(t)] if scalar else [None] * len(t.parents)
+        local = [None if p.constant else _plain(g) for p, g in zip(t.parents, local_gradients(t))] if scalar \
+            else [None] * len(t.parents)
         locals_by_id[id(t)] = local
         nodes.append(GraphNode(label, t.op, ins, _plain(t.data), local, _plain(t.grad), _text(t.op, ins),
                                defined_by.get(id(t)), bool(getattr(t, "kink", False))))
@@ -107,7 +108,7 @@ def _paths(out, leaf, labels, locals_by_id) -> tuple[list[Path], int]:
         if local is None:
             continue
         for parent, g in zip(t.parents, local):
-            if id(parent) in reaches:
+            if id(parent) in reaches and g is not None:
                 stack.append((parent, steps + [labels[id(parent)]], factors + [float(g)]))
     found.reverse()
     return found, cut

@@ -46,7 +46,7 @@ def to_dict(r) -> dict:
              "terms": [{"via": f.via, "outer": f.outer_formula, "outer_value": f.outer_value,
                         "inner": f.inner_formula, "inner_value": f.inner_value, "product": f.product}
                        for f in c.factors],
-             "total_formula": c.total_formula, "total": c.total_value}
+             "chain_formula": c.chain_formula, "total_formula": c.total_formula, "total": c.total_value}
             for c in r.chain
         ],
         "binding": r.binding_note,
@@ -95,6 +95,7 @@ def table(r):
     for n in graph.nodes:
         label = n.node + (f" = {n.defines}" if n.defines else "") + (" (output)" if n.node == graph.output else "")
         local = ", ".join(f"∂{n.node}/∂{i} = {number(g, 6)}" for i, g in zip(n.inputs, n.local) if g is not None)
+        local = local or ("(constant)" if all(g is None for g in n.local) and n.local else "")
         steps.add_row(Text(label), Text(n.text + (" ⚠ kink" if n.kink else "")), Text(number(n.value, 8)),
                       Text(local or "(tensor)"), Text(number(n.upstream, 8)))
     parts.append(steps)
@@ -117,7 +118,7 @@ def table(r):
         chain = Text("Chain rule through the intermediates\n", style="bold")
         for c in r.chain:
             chain.append(f"  ∂f/∂{c.var} = ")
-            chain.append(" + ".join(f"∂f/∂{f.via}·∂{f.via}/∂{c.var}" if f.via else f"∂f/∂{c.var}|direct"
+            chain.append(" + ".join(f"∂f/∂{f.via}·∂{f.via}/∂{c.var}" if f.via else f"∂f/∂{c.var} (direct)"
                                     for f in c.factors) or "0")
             chain.append("\n")
             for f in c.factors:
@@ -125,8 +126,9 @@ def table(r):
                     chain.append(f"      ∂f/∂{f.via} = {f.outer_formula} = {number(f.outer_value, 8)};  "
                                  f"∂{f.via}/∂{c.var} = {f.inner_formula} = {number(f.inner_value, 8)}\n", style="dim")
                 else:
-                    chain.append(f"      direct: {f.inner_formula} = {number(f.inner_value, 8)}\n", style="dim")
-            chain.append(f"    = {c.total_formula} = {number(c.total_value, 10)}\n")
+                    chain.append(f"      ∂f/∂{c.var} (direct) = {f.outer_formula} = {number(f.outer_value, 8)}\n",
+                                 style="dim")
+            chain.append(f"    = {c.chain_formula}\n    = {c.total_formula} = {number(c.total_value, 10)}\n")
         parts.append(chain)
 
     check = Table(title="Three-way check", title_justify="left")
