@@ -655,6 +655,20 @@ def relu_sites(spec: "NetSpec") -> list[tuple[str, E.Call, bool]]:
     return out
 
 
+def _argument_text(text: str, call: E.Call) -> str:
+    """The argument of a one-argument call as the user wrote it (from the call's column), else as printed."""
+    start = text.find("(", call.col)
+    depth = 0
+    for i in range(max(start, 0), len(text)):
+        depth += {"(": 1, ")": -1}.get(text[i], 0)
+        if depth == 0 and start >= 0:
+            inner = text[start + 1:i].strip()
+            if inner:
+                return inner
+            break
+    return E.to_text(call.args[0])
+
+
 def dead_relu_report(spec: "NetSpec", envs: list[dict]) -> list[DeadReluUnits]:
     """For every relu of the forward pass: the entries whose argument is ≤ 0 on every example (of `envs`)."""
     import numpy as np
@@ -662,9 +676,10 @@ def dead_relu_report(spec: "NetSpec", envs: list[dict]) -> list[DeadReluUnits]:
     from .engine import evaluate
 
     out = []
+    texts = {d.name: d.text for d in spec.forward}
     for name, call, hidden in relu_sites(spec):
         pre = [np.asarray(evaluate(call.args[0], env).data).reshape(-1) for env in envs]
         dead = np.all(np.stack(pre) <= 0, axis=0)
-        out.append(DeadReluUnits(name, E.to_text(call.args[0]), [int(i) for i in np.flatnonzero(dead)],
+        out.append(DeadReluUnits(name, _argument_text(texts[name], call), [int(i) for i in np.flatnonzero(dead)],
                                  int(pre[0].size), hidden))
     return out

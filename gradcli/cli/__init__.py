@@ -64,4 +64,4 @@ def main() -> None:
     sys.exit(code or 0)
 
 
-from . import check, derive  # noqa: E402,F401  (registers the commands)
+from . import check, derive, train  # noqa: E402,F401  (registers the commands)

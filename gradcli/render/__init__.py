@@ -13,6 +13,7 @@ from ..errors import GradcliError
 
 MODULES = {
     "DeriveResult": "gradcli.render.derive",
+    "TrainResult": "gradcli.render.train",
 }
 
 

@@ -1,0 +1,41 @@
+"""`gradcli train FILE [--lr X] [--steps N]`: gradient descent on a network spec, with its reports."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from . import app
+from .output import Format, FormatOption, JsonOption, pick_format, run, show_progress
+
+
+@app.command(help=(
+    "Train a network spec by plain gradient descent (theta <- theta - lr * grad L) per its train: section, "
+    "and report the loss curve, the final parameters and predictions, units that started identical and "
+    "still are (symmetry never broken), and dead ReLU units.\n\n"
+    "Example: gradcli train examples/sheet001_xor_random_init.yaml\n\n"
+    "Example: gradcli train examples/sheet001_xor_zero_init.yaml --lr 0.5 --steps 1000 --json\n\n"
+    "A run stops early as diverged at the first loss or parameter that is not finite, or when the loss "
+    "grows past 1e12 x max(|start|, 1). Converged: the last step moved theta by <= 1e-6 x max(1, |theta|). "
+    "Exit 0 when the run completes (a diverging run is a result, and says so); 2: bad input, or no train: "
+    "section and no --lr/--steps."
+))
+def train(
+    path: Annotated[Path, typer.Argument(help="A .yaml network spec (SPEC §4).")],
+    lr: Annotated[Optional[float], typer.Option("--lr", help="Learning rate (overrides train.lr).")] = None,
+    steps: Annotated[Optional[int], typer.Option("--steps", help="Number of gradient-descent steps "
+                                                 "(overrides train.steps).")] = None,
+    fmt: FormatOption = Format.table,
+    json_: JsonOption = False,
+) -> None:
+    fmt = pick_format(fmt, json_)
+
+    def compute():
+        from ..spec import load_net
+        from ..train import train as run_train
+
+        return run_train(load_net(path), lr=lr, steps=steps, progress=show_progress(fmt))
+
+    run(compute, fmt)
