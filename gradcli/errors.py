@@ -22,7 +22,10 @@ class GradcliError(Exception):
         return f"{head}\n{self.detail}" if self.detail else head
 
     def to_json(self) -> dict:
-        return {"message": self.message, "where": self.where}
+        out = {"message": self.message, "where": self.where}
+        if self.detail:
+            out["detail"] = self.detail
+        return out
 
 
 class ParseError(GradcliError):

@@ -165,6 +165,7 @@ def parse(text: str, *, allow_index: bool = False, what: str = "expression") -> 
     """Parse `text` into a tree; raise ParseError (with column and hint) for anything else."""
     if not isinstance(text, str):
         raise ParseError(f"the {what} must be text", str(text), 0)
+    _raw_depth_check(text, what)
     if len(text) > F.MAX_LENGTH:
         raise ParseError(f"the {what} is {len(text):,} characters long; the limit is {F.MAX_LENGTH:,}", text[:200], 0)
     if not text.strip():
@@ -177,6 +178,18 @@ def parse(text: str, *, allow_index: bool = False, what: str = "expression") -> 
     if depth > F.MAX_DEPTH:
         raise ParseError(f"the {what} nests {depth} levels deep; the limit is {F.MAX_DEPTH}", text, 0)
     return node
+
+
+def _raw_depth_check(text: str, what: str) -> None:
+    """Absurd nesting is named as such even in text that is also too long (5,000 parentheses)."""
+    depth = 0
+    for i, ch in enumerate(text[:100_000]):
+        if ch in "([":
+            depth += 1
+            if depth > F.MAX_DEPTH:
+                raise ParseError(f"brackets nest deeper than {F.MAX_DEPTH} levels in the {what}", text, i)
+        elif ch in ")]":
+            depth -= 1
 
 
 @contextmanager
