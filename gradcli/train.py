@@ -199,8 +199,8 @@ def trained_params(spec: "NetSpec") -> list[str]:
 def loss_and_grads(spec: "NetSpec", params: Mapping[str, "np.ndarray"]) -> tuple[float, dict[str, "np.ndarray"]]:
     """L(θ) reduced over the spec's examples and ∂L/∂p for every p in `params` (by the engine).
 
-    `params` override the spec's values (names not in it keep the spec's); data and inputs enter as
-    constants. A p the loss does not use gets a zero gradient.
+    `params` maps params (or fixed inputs such as x, for ∂L/∂x) to values that override the spec's; every
+    other param and input, and the data, enter as constants. A p the loss does not use gets a zero gradient.
     """
     import numpy as np
 
@@ -222,15 +222,16 @@ def loss_and_grads(spec: "NetSpec", params: Mapping[str, "np.ndarray"]) -> tuple
 
 
 def _param_leaves(spec: "NetSpec", params: Mapping[str, "np.ndarray"]) -> dict:
-    """Leaves of the inputs (constants) and params ('input' leaves for those in `params`, else constants)."""
+    """Leaves of every input and param: differentiable ('input' leaves) for the names in `params`, with
+    those values, constants with the spec's values for the rest."""
     from .engine import leaf
 
-    leaves = {name: leaf(value, name, const=True) for name, value in spec.inputs.items()}
-    for name, value in spec.params.items():
-        if name in params:
-            leaves[name] = leaf(params[name], name)
-        else:
-            leaves[name] = leaf(value, name, const=True)
+    leaves = {name: leaf(value, name, const=True) for name, value in {**spec.inputs, **spec.params}.items()
+              if name not in params}
+    for name, value in params.items():
+        if name not in spec.inputs and name not in spec.params:
+            raise GradcliError(f"{name!r} is neither a param nor an input of the net", where=spec.file)
+        leaves[name] = leaf(value, name)
     return leaves
 
 
@@ -526,36 +527,47 @@ def _layers_from_forward(spec: "NetSpec") -> list[Layer]:
     defs = {d.name: d.node for d in spec.forward}
     sites: list[_Site] = []
     by_node: dict[int, _Site] = {}
-    with E.deep_recursion():
-        for tree in trees:
-            for node in E.walk(tree):
-                if isinstance(node, E.Binary) and node.op == "@":
-                    found = _weight_of(spec, node.left)
-                    if found is None:
-                        continue
-                    shape = spec.params[found[0]].shape
-                    units, ins = (shape[1], shape[0]) if found[1] else shape
-                    site = _Site(node, found[0], found[1], units, ins)
-                    sites.append(site)
-                    by_node[id(node)] = site
-            for node in E.walk(tree):
-                if isinstance(node, E.Binary) and node.op == "+":
-                    for a, b in ((node.left, node.right), (node.right, node.left)):
-                        site = by_node.get(id(a))
-                        if site is not None and site.bias is None and isinstance(b, E.Name) \
-                                and b.id in spec.params and spec.params[b.id].size == site.units:
-                            site.bias = b.id
+    for tree in trees:
+        nodes = _post_order(tree)
+        for node in nodes:
+            found = _weight_of(spec, node.left) if isinstance(node, E.Binary) and node.op == "@" else None
+            if found is not None:
+                shape = spec.params[found[0]].shape
+                units, ins = (shape[1], shape[0]) if found[1] else shape
+                by_node[id(node)] = _Site(node, found[0], found[1], units, ins)
+                sites.append(by_node[id(node)])
+        for node in nodes:
+            if isinstance(node, E.Binary) and node.op == "+":
+                for a, b in ((node.left, node.right), (node.right, node.left)):
+                    site = by_node.get(id(a))
+                    if site is not None and site.bias is None and isinstance(b, E.Name) \
+                            and b.id in spec.params and spec.params[b.id].size == site.units:
+                        site.bias = b.id
     feeds = {id(s.node): _direct_sources(s.node.right, defs, by_node) for s in sites}
     out: list[Layer] = []
     seen: set[str] = set()
-    for i, site in enumerate(sites):
+    for site in sites:
         if site.weight in seen:
             continue
         seen.add(site.weight)
-        nxt = next((s for s in sites[i + 1:] if id(site.node) in feeds[id(s.node)] and s.inputs == site.units),
-                   None)
+        nxt = next((s for s in sites if s is not site and id(site.node) in feeds[id(s.node)]
+                    and s.inputs == site.units), None)
         out.append(Layer(site.weight, site.transposed, site.bias, nxt.weight if nxt else None,
                          nxt.transposed if nxt else False, site.units))
+    return out
+
+
+def _post_order(node: E.Node) -> list[E.Node]:
+    """Every node of the tree, children before parents, left to right (the order they are computed)."""
+    out: list[E.Node] = []
+    stack: list[tuple[E.Node, bool]] = [(node, False)]
+    while stack:
+        n, expanded = stack.pop()
+        if expanded:
+            out.append(n)
+            continue
+        stack.append((n, True))
+        stack.extend((c, False) for c in reversed(E.children(n)))
     return out
 
 
