@@ -42,8 +42,26 @@ from .timebound import bounded
 # A tensor bigger than this is refused by the symbolic column (TimeBoundError: callers skip the column).
 MAX_SYMBOLIC_ENTRIES = 40_000
 _MAX_MATMUL_WORK = 2_000_000  # multiply-adds of one symbolic matrix product
+DIFF_SECONDS = 5.0  # one differentiation (SymPy's diff is slow on deeply nested formulas)
+BUILD_SECONDS = 10.0  # building one SymPy value from a tree
+PRINT_SECONDS = 2.0  # pretty and LaTeX forms (they fall back to shorter forms)
 
 Value = Any  # sympy.Expr (a scalar) or sympy.ImmutableMatrix (a tensor)
+
+
+def _deep(fn: Callable) -> Callable:
+    """Run a SymPy step with room for trees MAX_DEPTH deep (SymPy recurses a few frames per level);
+    should it still run out of stack, that is a TimeBoundError (callers skip the symbolic column)."""
+
+    @functools.wraps(fn)
+    def step(*args, **kwargs):
+        try:
+            with deep_recursion():
+                return fn(*args, **kwargs)
+        except RecursionError:
+            raise TimeBoundError(f"the formula nests too deeply for SymPy ({fn.__name__})") from None
+
+    return step
 
 
 # ============================================================================ the functions of the sheets
@@ -276,15 +294,21 @@ def as_scalar(value: Value) -> Value:
     return value
 
 
-def to_sympy(node: Node, env: Mapping[str, Any]) -> Value:
+@_deep
+def to_sympy(node: Node, env: Mapping[str, Any], *, seconds: float | None = BUILD_SECONDS) -> Value:
     """The SymPy value of the tree; `env` maps every free name to a Symbol/expression or a Matrix.
 
     Raises BindingError for a name missing from env, ShapeError (naming both shapes and the column) for
-    operands that do not fit, DomainError for a constant part that is undefined (1/0, ln 0, sqrt(-1)).
+    operands that do not fit, DomainError for a part that is undefined (1/0, ln 0, sqrt(-x^2)), and
+    TimeBoundError when building takes longer than `seconds`.
     """
     values = {name: _coerce(name, v) for name, v in env.items()}
-    with deep_recursion():
-        return _build(node, values)
+
+    def too_slow():
+        raise TimeBoundError(f"building the formula did not finish within {seconds:g} s "
+                             "(it is too large for the symbolic column)")
+
+    return bounded(seconds, _build, node, values, fallback=too_slow)
 
 
 def _coerce(name: str, v: Any) -> Value:
@@ -571,17 +595,28 @@ SYMPY_FORMS: dict[str, Callable[..., Value]] = {
 # ============================================================================ derivatives
 
 
-def partial(expr: Value, sym: sympy.Symbol) -> Value:
-    """∂expr/∂sym, unsimplified (entry by entry for a matrix)."""
-    return sympy.diff(as_scalar(expr), sym)
+@_deep
+def partial(expr: Value, sym: sympy.Symbol, *, seconds: float | None = DIFF_SECONDS) -> Value:
+    """∂expr/∂sym, unsimplified (entry by entry for a matrix); TimeBoundError after `seconds`."""
+    return _diff(as_scalar(expr), sym, seconds)
 
 
+def _diff(expr: Value, sym: sympy.Symbol, seconds: float | None = DIFF_SECONDS) -> Value:
+    def too_slow():
+        raise TimeBoundError(f"differentiating by {sym} did not finish within {seconds:g} s "
+                             "(the formula is too large for the symbolic column)")
+
+    return bounded(seconds, sympy.diff, expr, sym, fallback=too_slow)
+
+
+@_deep
 def partials(expr: Value, syms: Sequence[sympy.Symbol], *, simplify_seconds: float = 2.0,
              total_seconds: float | None = 20.0) -> dict[str, Value]:
     """{name: ∂expr/∂sym} for every symbol, each simplified within `simplify_seconds`.
 
     A derivative whose simplification runs out of time (or of the `total_seconds` budget for the whole
-    set) is returned as differentiated; simplification never makes a formula longer.
+    set) is returned as differentiated; simplification never makes a formula longer. Differentiation
+    itself is bounded by DIFF_SECONDS per symbol: beyond that, TimeBoundError.
     """
     budget = _Budget(total_seconds)
     return {str(s): simplified(partial(expr, s), budget.take(simplify_seconds)) for s in syms}
@@ -602,6 +637,7 @@ class _Budget:
         return max(0.0, min(seconds, self._end - self._clock()))
 
 
+@_deep
 def simplified(expr: Value, seconds: float = 2.0) -> Value:
     """The shortest of factor_terms/simplify/factor(expr) found within `seconds` (operations, then text),
     if it has fewer operations than expr; otherwise expr as it is (so `tan(x)^2 + 1`, `1 - tanh(x)^2` stay).
@@ -614,21 +650,29 @@ def simplified(expr: Value, seconds: float = 2.0) -> Value:
     if not isinstance(expr, sympy.Expr) or expr.is_Atom or seconds <= 0:
         return expr
     budget = _Budget(seconds)
-    ops = sympy.count_ops(expr)
+    ops = bounded(budget.take(seconds), sympy.count_ops, expr, fallback=None, catch=(Exception,))
+    if ops is None:
+        return expr
     best, best_key = expr, (ops, math.inf)
     for step in (sympy.factor_terms, sympy.simplify, sympy.factor):
-        candidate = bounded(budget.take(seconds), step, expr, fallback=None, catch=(Exception,))
-        if candidate is None or not isinstance(candidate, sympy.Expr):
-            continue
-        key = (sympy.count_ops(candidate), len(to_text(candidate)))
-        if key[0] < ops and key < best_key:
-            best, best_key = candidate, key
+        found = bounded(budget.take(seconds), _candidate, step, expr, fallback=None, catch=(Exception,))
+        if found is not None and found[1][0] < ops and found[1] < best_key:
+            best, best_key = found
     return best
+
+
+def _candidate(step: Callable, expr: sympy.Expr) -> tuple[sympy.Expr, tuple[int, int]] | None:
+    """step(expr) with its size (operations, length of its text), or None if it is not an expression."""
+    result = step(expr)
+    if not isinstance(result, sympy.Expr):
+        return None
+    return result, (sympy.count_ops(result), len(to_text(result)))
 
 
 # ============================================================================ numbers from formulas
 
 
+@_deep
 def compile_numeric(exprs: Sequence[Value], syms: Sequence[sympy.Symbol], *,
                     cse_seconds: float = 2.0) -> Callable[..., list]:
     """A NumPy function of `syms` (in order) returning the value of every expression: floats for scalars,
@@ -690,6 +734,7 @@ def _to_number(v: Any, shape: tuple[int, ...]) -> float | np.ndarray:
     return float(a)
 
 
+@_deep
 def value(expr: Value, env: Mapping[str, float]) -> float | np.ndarray:
     """The numeric value of expr with every free symbol taken from env by name."""
     syms = sorted(_free_symbols(expr), key=str)
@@ -809,21 +854,28 @@ def _nested(items, fmt):
 _TEXT = _TextPrinter()
 
 
+@_deep
 def to_text(expr: Value) -> str:
     """The formula in gradcli's own language (for display): `1/x`, `z*exp(y)`, `sigmoid(x)*(1 - sigmoid(x))`."""
     return _TEXT.doprint(expr)
 
 
-def pretty(expr: Value) -> str:
-    """SymPy's Unicode pretty form (multi-line for fractions and powers)."""
-    return sympy.pretty(expr, use_unicode=True)
+@_deep
+def pretty(expr: Value, *, seconds: float | None = PRINT_SECONDS) -> str:
+    """SymPy's Unicode pretty form (multi-line for fractions and powers); to_text if it takes too long."""
+    return bounded(seconds, sympy.pretty, expr, use_unicode=True, fallback=lambda: to_text(expr))
 
 
-def latex(expr: Value) -> str:
-    """LaTeX with the sheets' notation: σ, ReLU, ln, ⊙ and ᵀ (see gradcli.render.latex_printer)."""
+@_deep
+def latex(expr: Value, *, seconds: float | None = PRINT_SECONDS) -> str:
+    """LaTeX with the sheets' notation: σ, ReLU, ln, ⊙ and ᵀ (see gradcli.render.latex_printer).
+
+    A formula too large to typeset within `seconds` becomes a note saying so.
+    """
     from .render.latex_printer import GradcliLatexPrinter
 
-    return GradcliLatexPrinter().doprint(expr)
+    return bounded(seconds, GradcliLatexPrinter().doprint, expr,
+                   fallback=r"\text{(formula too long to typeset)}")
 
 
 # ============================================================================ the chain rule (--where)
@@ -902,8 +954,8 @@ class ChainRule:
         memo: dict[str, sympy.Expr] = {}
         for b in reversed(self.order):
             a_sym = self.symbols[b]
-            memo[b] = sympy.diff(self.output, a_sym) + sympy.Add(
-                *[memo[c] * sympy.diff(self.definitions[c], a_sym) for c in self.order if c in memo
+            memo[b] = _diff(self.output, a_sym) + sympy.Add(
+                *[memo[c] * _diff(self.definitions[c], a_sym) for c in self.order if c in memo
                   and a_sym in self.definitions[c].free_symbols])
         return memo[name]
 
@@ -913,6 +965,7 @@ class ChainRule:
         return var
 
 
+@_deep
 def chain_rule(output: Node, where: Mapping[str, Node], *, simplify_seconds: float = 2.0,
                where_label: str = "--where") -> ChainRule:
     """The chain-rule system of `output` through the intermediates `where` (given in any order).
@@ -943,8 +996,8 @@ def chain_rule(output: Node, where: Mapping[str, Node], *, simplify_seconds: flo
         for x in inputs:
             if x not in depends[a]:
                 continue
-            d = sympy.diff(defs[a], syms[x]) + sympy.Add(
-                *[sympy.diff(defs[a], syms[b]) * total_d[(b, x)] for b in order
+            d = _diff(defs[a], syms[x]) + sympy.Add(
+                *[_diff(defs[a], syms[b]) * total_d[(b, x)] for b in order
                   if syms[b] in defs[a].free_symbols and x in depends[b]])
             total_d[(a, x)] = simplified(d, budget.take(simplify_seconds))
     direct_vias = _first_uses(output, order)
@@ -953,15 +1006,15 @@ def chain_rule(output: Node, where: Mapping[str, Node], *, simplify_seconds: flo
         row: list[ChainTerm] = []
         for a in direct_vias:
             if x in depends[a]:
-                row.append(ChainTerm(a, simplified(sympy.diff(out, syms[a]), budget.take(simplify_seconds)),
+                row.append(ChainTerm(a, simplified(_diff(out, syms[a]), budget.take(simplify_seconds)),
                                      total_d[(a, x)]))
         if syms[x] in out.free_symbols:
-            row.append(ChainTerm(None, simplified(sympy.diff(out, syms[x]), budget.take(simplify_seconds)),
+            row.append(ChainTerm(None, simplified(_diff(out, syms[x]), budget.take(simplify_seconds)),
                                  sympy.S.One))
         terms[x] = tuple(row)
     system = ChainRule(out, defs, order, inputs, syms, terms, {})
     expanded = system.expand(out)
-    system._totals = {x: simplified(sympy.diff(expanded, syms[x]), budget.take(simplify_seconds)) for x in inputs}
+    system._totals = {x: simplified(_diff(expanded, syms[x]), budget.take(simplify_seconds)) for x in inputs}
     return system
 
 
@@ -1014,6 +1067,7 @@ class Equivalence:
     reason: str = ""
 
 
+@_deep
 def equivalent(a: Value, b: Value, syms: Sequence[sympy.Symbol], sample_points: Iterable,
                *, seconds: float = 2.0, rtol: float = 1e-8) -> Equivalence:
     """Are a and b the same function of `syms`? Symbolically (simplify(a - b) == 0 within `seconds`) and
@@ -1148,7 +1202,9 @@ def jacobian_axes(v: Value) -> tuple[int, ...]:
     return (s[0],) if s[1] == 1 else s
 
 
-def jacobian_entries(out: Value, inp: Value) -> sympy.ImmutableDenseNDimArray:
+@_deep
+def jacobian_entries(out: Value, inp: Value, *, seconds: float | None = 4 * DIFF_SECONDS
+                     ) -> sympy.ImmutableDenseNDimArray:
     """J[o..., i...] = ∂out[o...]/∂inp[i...], of shape jacobian_axes(out) + jacobian_axes(inp).
 
     E.g. ∂‖w‖²/∂w is 1×d, ∂(Xw)/∂w is n×d, ∂(XWᵀ)/∂W is (n, k, k, d) with entries X[i,l]·δ(j,k).
@@ -1159,4 +1215,10 @@ def jacobian_entries(out: Value, inp: Value) -> sympy.ImmutableDenseNDimArray:
         raise GradcliError("a Jacobian is taken with respect to a variable (its entries must be symbols)")
     shape = jacobian_axes(out) + jacobian_axes(inp)
     _check_size(len(out_entries) * len(in_entries), f"the Jacobian of shape {shape}")
-    return sympy.ImmutableDenseNDimArray([sympy.diff(o, s) for o in out_entries for s in in_entries], shape)
+    def entries():
+        return [sympy.diff(o, s) for o in out_entries for s in in_entries]
+
+    def too_slow():
+        raise TimeBoundError(f"the Jacobian of shape {shape} did not finish within {seconds:g} s")
+
+    return sympy.ImmutableDenseNDimArray(bounded(seconds, entries, fallback=too_slow), shape)

@@ -267,6 +267,22 @@ def test_partials_respect_the_time_bound():
     assert time.monotonic() - start < 2 * 1.5 + 0.4 + 0.3  # two differentiations (about 1 s each) + the budget
 
 
+def test_deeply_nested_formulas_time_out_instead_of_hanging_or_overflowing_the_stack():
+    deep = sym("sigmoid(" * 199 + "x" + ")" * 199)  # building needs more stack than Python's default
+    start = time.monotonic()
+    with pytest.raises(TimeBoundError, match="differentiating by x did not finish within 0.5 s"):
+        S.partial(deep, x, seconds=0.5)
+    assert time.monotonic() - start < 0.5 + 0.5
+    assert S.to_text(deep).count("sigmoid(") == 199
+
+
+def test_printing_falls_back_when_out_of_time():
+    f = sym("sigmoid(x)^2/(1+x)")
+    assert S.pretty(f, seconds=0) == S.to_text(f)
+    assert S.latex(f, seconds=0) == r"\text{(formula too long to typeset)}"
+    assert "sigmoid" in S.pretty(f)
+
+
 # ------------------------------------------------------------------------------------------ numerics
 
 
