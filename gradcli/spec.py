@@ -508,9 +508,10 @@ def _validate(model: type[BaseModel], data: Any, doc: YamlDoc, path: Path) -> An
             raise doc.error((*path, *sub), f"missing {key!r}") from None
         if kind == "extra_forbidden":
             key = str(sub[-1]) if sub else str(err["loc"][-1])
-            allowed = _model_keys(model, data, err["loc"])
+            allowed = _model_keys(model, err["loc"])
             hint = _did_you_mean(key, allowed)
-            raise doc.error((*path, *sub), f"unknown key {key!r}{hint}; allowed here: {', '.join(allowed)}") from None
+            listed = f"; allowed here: {', '.join(allowed)}" if allowed else ""
+            raise doc.error((*path, *sub), f"unknown key {key!r}{hint}{listed}") from None
         msg = err["msg"].removeprefix("Value error, ")
         if kind.startswith("literal_error"):
             msg = msg.replace("Input should be", "expected")
@@ -545,19 +546,11 @@ def _descend(data: Any, loc: tuple) -> tuple:
     return tuple(out)
 
 
-def _model_keys(model: type[BaseModel], data: Any, loc: tuple) -> list[str]:
-    current: Any = model
-    for part in loc[:-1]:
-        fields = getattr(current, "model_fields", None)
-        if not fields or part not in fields:
-            break
-        ann = fields[part].annotation
-        current = ann if isinstance(ann, type) and issubclass(ann, BaseModel) else None
-        if current is None:
-            return []
-    fields = getattr(current, "model_fields", {}) if current is not None else {}
-    return [f.alias or name for name, f in fields.items()]
-
+def _model_keys(model: type[BaseModel], loc: tuple) -> list[str]:
+    """The keys a model accepts (its fields, by YAML name), for an unknown key at its top level."""
+    if len(loc) != 1:
+        return []
+    return [f.alias or name for name, f in model.model_fields.items()]
 
 # ---------------------------------------------------------------------------------------- networks
 
