@@ -43,6 +43,8 @@ class ChainFactor:
     outer_value: float
     inner_formula: str  # ∂a/∂x
     inner_value: float
+    outer_latex: str = ""  # the two formulas by SymPy's LaTeX printer (gradcli.render.latex_printer)
+    inner_latex: str = ""
 
     @property
     def product(self) -> float:
@@ -58,6 +60,8 @@ class ChainRule:
     chain_formula: str  # Σ outer·inner with the intermediates kept as names (the sheets' form)
     total_formula: str  # over the inputs only
     total_value: float
+    chain_latex: str = ""
+    total_latex: str = ""
 
 
 @dataclass
@@ -177,21 +181,22 @@ def _symbolic(output: Node, defs: Mapping[str, Node], names: list[str], point: M
     for n, formula, val in zip(names, ordered, values):
         out[n] = (S.to_text(formula), S.pretty(formula), S.latex(formula), _finite_or_none(val))
     if system is not None:
-        chains = _chain_rules(S, system, names, point, out)
+        chains = _chain_rules(S, system, names, point, out, seconds / 2)
     return out, chains, None
 
 
-def _chain_rules(S, system, names: list[str], point: Mapping[str, float], totals) -> list[ChainRule]:
+def _chain_rules(S, system, names: list[str], point: Mapping[str, float], totals, seconds: float) -> list[ChainRule]:
     """The chain-rule form of each total derivative with every factor's formula and value."""
     rules: list[ChainRule] = []
     env = system.values(point)
     for var in names:
         factors = [ChainFactor(t.via, S.to_text(t.outer), float(S.value(t.outer, env)), S.to_text(t.inner),
-                               float(S.value(t.inner, env))) for t in system.terms(var)]
-        chain_sum = S.simplified(system.chain_sum(var), seconds=0.5)
-        formula, _, _, value = totals[var]
+                               float(S.value(t.inner, env)), S.latex(t.outer), S.latex(t.inner))
+                   for t in system.terms(var)]
+        chain_sum = S.simplified(system.chain_sum(var), seconds=seconds)
+        formula, _, total_latex, value = totals[var]
         rules.append(ChainRule(var, factors, S.to_text(chain_sum), formula,
-                               value if value is not None else float("nan")))
+                               value if value is not None else float("nan"), S.latex(chain_sum), total_latex))
     return rules
 
 
