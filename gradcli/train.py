@@ -1,4 +1,4 @@
-"""Plain gradient descent θ ← θ − η ∇L(θ) on a network spec or a function, with the reports the sheets ask for.
+"""Plain gradient descent θ ← θ − η ∇L(θ) on a network spec or a function, with the sheets' reports.
 
 A network's loss is L(θ) = reduce_i loss(x_i, y_i; θ) over the `data:` examples (reduce mean | sum; one
 pass over `inputs:` without a batch), computed by the engine with the data as constant leaves. A run

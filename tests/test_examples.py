@@ -34,6 +34,7 @@ BEHAVIOUR = {
     "sheet001_xor_random_init.yaml": {"learns"},
 }
 SLOW = {"sheet001_xor_zero_init.yaml", "sheet001_xor_random_init.yaml"}  # trained in tests/test_train.py
+QUICK = [p for p in FILES if p.name not in SLOW]
 
 
 def ids(paths):
@@ -115,7 +116,7 @@ def test_gradcli_check_passes(path):
     assert json.loads(result.stdout)["verdict"] in ("agree", "kink")
 
 
-@pytest.mark.parametrize("path", [p for p in FILES if p.name not in SLOW], ids=ids([p for p in FILES if p.name not in SLOW]))
+@pytest.mark.parametrize("path", QUICK, ids=ids(QUICK))
 def test_training_shows_what_the_header_says(path):
     r = T.train(load_net(path))
     assert not r.diverged
@@ -163,7 +164,8 @@ def test_sheet000_two_layer_partials(name, phi, dphi):
 
 
 def test_sheet002_backward_pass():
-    """Problem 1: ∂L/∂W2 = 2(ŷ − y)uᵀ, ∂L/∂Z = W2ᵀ·2(ŷ − y) ⊙ σ′(Z), ∂L/∂W1 = ∂L/∂Z xᵀ."""
+    """Problem 1: ∂L/∂W2 = 2(ŷ − y)uᵀ, ∂L/∂Z = W2ᵀ·2(ŷ − y) ⊙ σ′(Z),
+    ∂L/∂W1 = ∂L/∂Z xᵀ."""
     _, v, g = grads_of("sheet002_two_layer_sigmoid.yaml")
     u = sig(v["W1"] @ v["x"])
     e = 2 * (v["W2"] @ u - v["y"])
