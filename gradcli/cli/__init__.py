@@ -36,32 +36,31 @@ app = typer.Typer(
 
 
 def main() -> None:
-    """Console-script entry point: run the app; usage errors and GradcliErrors exit 2 without a traceback."""
-    import click
+    """Console-script entry point: run the app; usage errors and GradcliErrors exit 2 without a traceback.
 
+    Typer may bundle its own copy of click, so click's exceptions are recognised by what they carry
+    (`exit_code`, `format_message`) rather than by class.
+    """
+    from ..errors import GradcliError
     from .output import fail, wants_json
 
     sys.setrecursionlimit(max(sys.getrecursionlimit(), 20_000))
     try:
         code = app(standalone_mode=False)
-    except click.exceptions.Exit as exc:
-        code = exc.exit_code
-    except click.exceptions.Abort:
-        code = 130
-    except click.ClickException as exc:
-        from ..errors import GradcliError
-
-        err = GradcliError(exc.format_message(), where="usage")
-        code = fail(err, json_mode=wants_json(sys.argv), usage_hint=True)
     except KeyboardInterrupt:
         code = 130
-    except Exception as exc:  # a bug in gradcli: still one clear line, never a traceback
-        from ..errors import GradcliError
-
-        err = GradcliError(f"internal error ({type(exc).__name__}: {exc}); please report it with the command line",
-                           where="gradcli")
-        code = fail(err, json_mode=wants_json(sys.argv))
+    except Exception as exc:  # noqa: BLE001 - every failure ends as one clear line, never a traceback
+        name = type(exc).__name__
+        if name == "Exit":
+            code = getattr(exc, "exit_code", 0)
+        elif name == "Abort":
+            code = 130
+        elif hasattr(exc, "format_message") and hasattr(exc, "exit_code"):
+            err = GradcliError(exc.format_message(), where="usage")
+            code = fail(err, json_mode=wants_json(sys.argv), usage_hint=True)
+        else:
+            err = GradcliError(f"internal error ({name}: {exc}); please report it with the command line")
+            code = fail(err, json_mode=wants_json(sys.argv))
     sys.exit(code or 0)
-
 
 from . import check, derive, train  # noqa: E402,F401  (registers the commands)
