@@ -272,7 +272,7 @@ def test_deeply_nested_formulas_time_out_instead_of_hanging_or_overflowing_the_s
     start = time.monotonic()
     with pytest.raises(TimeBoundError, match="differentiating by x did not finish within 0.5 s"):
         S.partial(deep, x, seconds=0.5)
-    assert time.monotonic() - start < 0.5 + 0.5
+    assert time.monotonic() - start < 0.5 + 1.5  # the bound, plus slack for a loaded machine
     assert S.to_text(deep).count("sigmoid(") == 199
 
 
