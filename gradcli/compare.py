@@ -150,7 +150,8 @@ _CASES: dict[str, tuple[int, str | None, str]] = {
     "kink_symbolic": (_DISAGREE, "symbolic", "at this kink the derivative from the left is {left} and from the "
                                              "right {right}; the symbolic value lies outside them: it is the suspect"),
     "kink_backprop": (_DISAGREE, "backprop", "at this kink the derivative from the left is {left} and from the "
-                                             "right {right}; the backprop value lies outside them: the engine is the suspect"),
+                                             "right {right}; the backprop value lies outside them: the engine is "
+                                             "the suspect"),
     "kink_both": (_DISAGREE, None, "at this kink the derivative from the left is {left} and from the right {right}; "
                                    "both analytic values lie outside them"),
 }
@@ -201,7 +202,7 @@ def _cases(s, b, n, e, left, right, threshold):
         lo, hi = np.minimum(left, right), np.maximum(left, right)
         real_kink = np.isfinite(lo) & np.isfinite(hi) & ~numeric_agrees(left, right, 0.0, threshold)
         if real_kink.any():
-            tol = threshold * np.maximum(np.abs(lo), np.abs(hi)) + (0.0 if e is None else BUDGET_FACTOR * e)
+            tol = threshold * np.maximum(np.abs(lo), np.abs(hi)) + BUDGET_FACTOR * np.where(np.isfinite(e), e, 0.0)
             inside = {name: np.isfinite(v) & (v >= lo - tol) & (v <= hi + tol)
                       for name, v in (("symbolic", s), ("backprop", b)) if v is not None}
             s_in = inside.get("symbolic", np.ones(shape, bool))

@@ -267,7 +267,10 @@ def evaluate(node: E.Node, env: Mapping[str, object], batch: bool = False, *, te
     `text` (the expression the tree came from) only adds a caret under the failing column to errors.
     """
     values = _bind(node, env, batch)
-    sizes = {v.shape[0] for v in values.values()} - {1}
+    sizes = {v.shape[0] for v in values.values()}
+    if batch:  # values the tree does not use still set B
+        sizes |= {np.shape(v)[0] for v in env.values() if np.ndim(v)}
+    sizes -= {1}
     if len(sizes) > 1:
         raise ShapeError(f"batched values disagree on the batch size: {sorted(sizes)}")
     size = sizes.pop() if sizes else 1
@@ -291,7 +294,7 @@ def as_batched_function(node: E.Node, env: Mapping[str, object], wrt: str) -> Ca
         out = evaluate(node, {**fixed, wrt: X}, batch=True)
         if not _scalar_like(_shape(out)):
             raise ShapeError(f"the expression must be a scalar to be differentiated; its shape is {_fmt(_shape(out))}")
-        return out.reshape(out.shape[0])
+        return out.reshape(out.shape[0])  # B rows even when wrt is not used: evaluate broadcasts
 
     return f
 

@@ -191,6 +191,7 @@ def test_kinks():
     assert judge(-1.0, 0.0, 0.5, 1e-12, one_sided=(0.0, 1.0)).odd_one_out == "symbolic"
     assert judge(-1.0, 3.0, 0.5, 1e-12, one_sided=(0.0, 1.0)).odd_one_out is None
     assert judge(None, 1.0 + 1e-7, 0.5, 0.0, one_sided=(0.0, 1.0)).verdict == "kink"  # inside, with tolerance
+    assert judge(None, 1.5, NAN, INF, one_sided=(0.0, 1.0)).verdict == "disagree"  # no estimate excuses it
     # one-sided derivatives that agree: the point is smooth after all (abs(x)^2 at 0)
     smooth = judge(0.0, 0.0, 1e-12, 1e-11, one_sided=(1e-12, 1e-12))
     assert smooth.verdict == "agree"
@@ -226,7 +227,8 @@ def test_judge_array_reports_the_worst_entry():
     assert (v.verdict, v.odd_one_out, v.worst_index) == ("disagree", "backprop", (0, 1))
     assert v.worst == (2.0, 3.0, pytest.approx(2.0))
     assert v.disagreeing == 2 and v.rel_error == pytest.approx(1 / 3)
-    assert v.reason == "entry [0, 1]: symbolic = numeric ≠ backprop: the engine is the suspect (2 of 4 entries disagree)"
+    assert v.reason == ("entry [0, 1]: symbolic = numeric ≠ backprop: the engine is the suspect "
+                        "(2 of 4 entries disagree)")
 
 
 def test_judge_array_agreeing():

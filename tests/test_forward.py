@@ -262,3 +262,6 @@ def test_as_batched_function():
     assert g(np.array([[1.0, 2.0, 3.0]])).shape == (1,)
     with pytest.raises(ShapeError):
         as_batched_function(parse("W @ x"), env, "x")(np.ones((2, 3)))
+    unused = as_batched_function(parse("sum(W)"), env, "x")  # f does not depend on x: one value per copy
+    np.testing.assert_array_equal(unused(np.ones((5, 3))), np.full(5, 6.0))
+    assert evaluate(parse("2"), {"x": np.ones((4, 2))}, batch=True).shape == (4,)
