@@ -169,11 +169,11 @@ def _symbolic(output: Node, defs: Mapping[str, Node], names: list[str], point: M
     syms = {n: S.symbol(n) for n in names}
     chains: list[ChainRule] = []
     if defs:
-        system = S.chain_rule(output, dict(defs), simplify_seconds=seconds)
+        system = S.chain_rule(output, dict(defs), simplify_seconds=max(0.1, seconds / len(names)))
         totals = {var: system.total(var) for var in names}
     else:
         expr = S.to_sympy(output, syms)
-        totals = S.partials(expr, [syms[n] for n in names], simplify_seconds=seconds)
+        totals = S.partials(expr, [syms[n] for n in names], simplify_seconds=max(0.1, seconds / len(names)))
         system = None
     ordered = [totals[n] for n in names]
     values = S.compile_numeric(ordered, [syms[n] for n in names])(*[point[n] for n in names])

@@ -274,18 +274,23 @@ class _Parser:
         return self.error(f"unexpected {_describe(tok)}")
 
     def expr(self) -> Node:
-        node = self.term()
+        terms, ops = [self.term()], []
         while self.tok.text in ("+", "-"):
-            op = self.advance()
-            node = Binary(op.text, node, self.term(), op.col)
-        return node
+            ops.append(self.advance())
+            terms.append(self.term())
+        if len(terms) > BALANCE_CHAIN:
+            signed = [terms[0]] + [t if o.text == "+" else Unary("-", t, o.col) for o, t in zip(ops, terms[1:])]
+            return _balanced(signed, [o if o.text == "+" else Token("op", "+", o.col) for o in ops])
+        return _left_deep(terms, ops)
 
     def term(self) -> Node:
-        node = self.unary()
+        factors, ops = [self.unary()], []
         while self.tok.text in ("*", "/", "@"):
-            op = self.advance()
-            node = Binary(op.text, node, self.unary(), op.col)
-        return node
+            ops.append(self.advance())
+            factors.append(self.unary())
+        if len(factors) > BALANCE_CHAIN and all(o.text == ops[0].text != "/" for o in ops):
+            return _balanced(factors, ops)
+        return _left_deep(factors, ops)
 
     def unary(self) -> Node:
         ops: list[Token] = []
@@ -429,6 +434,34 @@ class _Parser:
 
 
 # --------------------------------------------------------------------------------------------- checks
+
+BALANCE_CHAIN = 32  # a longer chain of + (or of one associative product) becomes a balanced tree
+
+
+def _left_deep(items: list[Node], ops: list[Token]) -> Node:
+    """a - b - c as ((a - b) - c): Python's left associativity."""
+    node = items[0]
+    for op, item in zip(ops, items[1:]):
+        node = Binary(op.text, node, item, op.col)
+    return node
+
+
+def _balanced(items: list[Node], ops: list[Token]) -> Node:
+    """A long chain of one associative operator as a balanced tree, so its depth is log2 of its length.
+
+    x1 + x2 + ... + x400 is mathematically the same sum; only the order of float additions changes,
+    and every column (symbolic, backprop, numeric) reads the same tree.
+    """
+    level = list(zip(items, [None, *ops]))
+    while len(level) > 1:
+        nxt = []
+        for i in range(0, len(level) - 1, 2):
+            (left, lop), (right, rop) = level[i], level[i + 1]
+            nxt.append((Binary(rop.text, left, right, rop.col), lop))
+        if len(level) % 2:
+            nxt.append(level[-1])
+        level = nxt
+    return level[0][0]
 
 
 def _number(text: str, tok: Token) -> Num:
