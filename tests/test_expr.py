@@ -101,7 +101,7 @@ def test_columns_point_at_the_problem():
     ("ones(1.5)", "whole sizes"),
     ("x;y", "';'"),
     ("(" * 3000 + "x" + ")" * 3000, "nest deeper"),
-    ("x+" * 300 + "x", "levels deep"),
+    ("x/" * 300 + "x", "levels deep"),
     ("-" * 300 + "x", "signs in a row"),
     ("x" * (F.MAX_LENGTH + 1), "characters long"),
     ("()", "empty parentheses"),
@@ -122,7 +122,20 @@ def test_index_only_when_allowed():
 def test_depth_limit_is_exact():
     ok = "(" * (F.MAX_DEPTH - 1) + "x" + ")" * (F.MAX_DEPTH - 1)
     assert isinstance(parse(ok), Name)
-    assert tree_depth(parse("x+" * (F.MAX_DEPTH - 2) + "x")) == F.MAX_DEPTH - 1
+    assert tree_depth(parse("x/" * (F.MAX_DEPTH - 2) + "x")) == F.MAX_DEPTH - 1
+
+
+def test_long_sums_are_balanced_not_refused():
+    terms = [f"x{i}" for i in range(1000)]
+    node = parse("+".join(terms))
+    assert tree_depth(node) <= 12
+    assert free_names(node) == sorted(terms)
+    node = parse(" - ".join(terms[:100]))
+    assert tree_depth(node) <= 10
+    text = to_text(node)
+    assert text.startswith("x0+-x1") and text.count("-") == 99
+    short = parse("a-b+c-d")
+    assert to_text(short) == "a-b+c-d"  # short chains keep Python's left-deep shape (the graph a student draws)
 
 
 @settings(max_examples=400, deadline=None)
