@@ -678,9 +678,9 @@ def compile_numeric(exprs: Sequence[Value], syms: Sequence[sympy.Symbol], *,
     """A NumPy function of `syms` (in order) returning the value of every expression: floats for scalars,
     float arrays of the matrix's shape for matrices.
 
-    Built with `lambdify(cse=True, dummify=True)`: common subexpressions are computed once (the search
-    for them is time-bounded), and user names such as `where`, `lambda_` or `x[0]` cannot clash with
-    anything in the generated code. Values outside the domain come back as nan or inf (never a warning);
+    Built with `lambdify(cse=...)`: common subexpressions are computed once (the search for them is
+    time-bounded), and the arguments are renamed `_a0, _a1, ...` first (like dummify=True), so user names
+    such as `where`, `lambda_` or `x[0]` cannot clash with anything in the generated code. Values outside the domain come back as nan or inf (never a warning);
     compiling or calling errors are GradcliError.
     """
     exprs = [_frozen(as_scalar(e)) for e in exprs]
@@ -693,9 +693,12 @@ def _compiled(exprs: tuple, syms: tuple, cse_seconds: float) -> Callable[..., li
     def bounded_cse(items):
         return bounded(cse_seconds, sympy.cse, items, list=False, fallback=((), items), catch=(Exception,))
 
+    # The arguments get names of our own (what dummify=True does, at a third of its cost): user names such
+    # as `where`, `lambda_`, `numpy` or `x[0]` never reach the generated code.
+    safe = {s: sympy.Symbol(f"_a{k}", real=True) for k, s in enumerate(syms)}
+    renamed = [e.xreplace(safe) for e in exprs]
     try:
-        fn = sympy.lambdify(list(syms), list(exprs), modules=[NUMPY_FORMS, "numpy"], cse=bounded_cse,
-                            dummify=True)
+        fn = sympy.lambdify([safe[s] for s in syms], renamed, modules=[NUMPY_FORMS, "numpy"], cse=bounded_cse)
     except Exception as err:  # SymPy's printers raise assorted errors for what NumPy cannot compute
         raise GradcliError(f"cannot compile the formula for NumPy: {err}") from None
     shapes = [shape_of(e) for e in exprs]
