@@ -35,7 +35,7 @@ from sympy.printing.str import StrPrinter
 
 from . import definitions as D
 from . import functions as F
-from .errors import BindingError, DomainError, GradcliError, ShapeError, TimeBoundError
+from .errors import BindingError, DefinitionError, DomainError, GradcliError, ShapeError, TimeBoundError
 from .expr import Binary, Call, Const, Index, Name, Node, Num, Transpose, Unary, deep_recursion, walk
 from .timebound import bounded
 
@@ -975,7 +975,8 @@ def chain_rule(output: Node, where: Mapping[str, Node], *, simplify_seconds: flo
 
     A definition of a function or constant name, or a cycle (named like 'a -> b -> a'), is a
     DefinitionError; a definition that is not a scalar is a ShapeError. Definitions given twice are
-    caught where they are read (`gradcli.definitions.parse_definitions`).
+    caught where they are read: `collect_definitions` for (name, tree) pairs,
+    `gradcli.definitions.parse_definitions` for `--where` text.
     """
     for name in where:
         D.check_name(name, where=f"{where_label} {name}")
@@ -1019,6 +1020,19 @@ def chain_rule(output: Node, where: Mapping[str, Node], *, simplify_seconds: flo
     expanded = system.expand(out)
     system._totals = {x: simplified(_diff(expanded, syms[x]), budget.take(simplify_seconds)) for x in inputs}
     return system
+
+
+def collect_definitions(pairs: Iterable[tuple[str, Node]], *, where_label: str = "--where") -> dict[str, Node]:
+    """{name: tree} from (name, tree) pairs in the order given; a name defined twice, or one that is a
+    function or constant, is a DefinitionError (`where` is '<where_label> <name>')."""
+    defs: dict[str, Node] = {}
+    for name, node in pairs:
+        D.check_name(name, where=f"{where_label} {name}")
+        if name in defs:
+            raise DefinitionError(f"{name!r} is defined twice (every intermediate is defined once)",
+                                  where=f"{where_label} {name}")
+        defs[name] = node
+    return defs
 
 
 def _first_uses(output: Node, names: Iterable[str]) -> list[str]:

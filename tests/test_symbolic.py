@@ -173,7 +173,7 @@ def test_matrix_product_transpose_and_reductions():
     env = tensor_env(X=(3, 2), w=(2,), W=(4, 2), v=(3,))
     X, w, W, v = env["X"], env["w"], env["W"], env["v"]
     assert sym("X @ w", env) == X * w
-    assert sym("X @ W.T", env).shape == (3, 4)
+    assert sym("X @ W.T", env) == X * W.T
     assert sym("transpose(X)", env) == X.T
     assert sym("sum(v)", env) == v[0] + v[1] + v[2]
     assert sym("mean(v)", env) == (v[0] + v[1] + v[2]) / 3
@@ -496,6 +496,16 @@ def test_cycles_raise_a_definition_error_naming_the_cycle(where, cycle):
     with pytest.raises(DefinitionError) as err:
         S.chain_rule(parse("a + x") if "a" in where else parse("p + s"), {k: parse(v) for k, v in where.items()})
     assert cycle in err.value.message
+
+
+def test_collect_definitions_refuses_a_name_defined_twice():
+    pairs = [("a", parse("x^2")), ("b", parse("a + 1"))]
+    assert list(S.collect_definitions(pairs)) == ["a", "b"]
+    with pytest.raises(DefinitionError) as err:
+        S.collect_definitions([*pairs, ("a", parse("x"))], where_label="where")
+    assert "'a' is defined twice" in err.value.message and err.value.where == "where a"
+    with pytest.raises(DefinitionError, match="cannot be redefined"):
+        S.collect_definitions([("pi", parse("3"))])
 
 
 @pytest.mark.parametrize("name", ["exp", "sigmoid", "pi", "e", "ReLU"])
