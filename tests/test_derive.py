@@ -157,8 +157,10 @@ def expressions(draw, depth=3):
         fn = draw(st.sampled_from(sorted(UNARY)))
         return f"{fn}({UNARY[fn](draw(expressions(depth - 1)))})"
     if kind == "power":
-        return f"({draw(expressions(depth - 1))})^{draw(st.sampled_from(['2', '3', '-1', '0.5']))}".replace(
-            "^0.5", "^2")
+        base, exponent = draw(expressions(depth - 1)), draw(st.sampled_from(["2", "3", "-1", "0.5"]))
+        if exponent in ("-1", "0.5"):
+            base = f"({base})^2+1"  # keep away from 0 (and negatives for the square root)
+        return f"({base})^{exponent}"
     op = draw(st.sampled_from(["+", "-", "*", "/"]))
     left, right = draw(expressions(depth - 1)), draw(expressions(depth - 1))
     if op == "/":
