@@ -120,6 +120,32 @@ def tex_code(text: Any) -> str:
     return rf"\texttt{{{tex_text(text)}}}"
 
 
+def tex_formula(text: Any, *, index: bool = False) -> str:
+    """A formula written in gradcli's language as math-mode LaTeX (via our parser, never eval); text that is
+    not such a formula (a word, a heading only SymPy prints) as typewriter text. `index`: subscripts and
+    delta(j, k) allowed, as in Jacobian entry formulas."""
+    tex = parsed_formula(text, index=index)
+    return tex if tex is not None else tex_code(text)
+
+
+def parsed_formula(text: Any, *, index: bool = False) -> str | None:
+    """`tex_formula`, or None when the text is not a formula of gradcli's language."""
+    from ..errors import GradcliError
+    from ..expr import parse
+    from .latex_printer import tree_latex
+
+    source = str(text)
+    try:
+        if index:
+            from ..jacobian import rewrite_delta
+
+            source = rewrite_delta(source)
+        node = parse(source, allow_index=index)
+    except GradcliError:
+        return None
+    return tree_latex(node)
+
+
 def tex_number(v: Any, digits: int = 10) -> str:
     """A number for math mode: 1.5e-11 -> 1.5 \\times 10^{-11}; None -> a dash; nan/inf in words."""
     if isinstance(v, (list, tuple)):

@@ -163,7 +163,7 @@ def _tree(node, parent: int) -> str:
     if isinstance(node, Name):
         return name_latex(node.id)
     if isinstance(node, Index):
-        return f"{name_latex(node.base.id)}_{{{', '.join(_tree(i, 0) for i in node.indices)}}}"
+        return f"{{{name_latex(node.base.id)}}}_{{{', '.join(_tree(i, 0) for i in node.indices)}}}"
     if isinstance(node, Call):
         return op_latex(node.func, [_tree(a, 0) for a in node.args])
     if isinstance(node, Transpose):
@@ -179,7 +179,8 @@ def _tree(node, parent: int) -> str:
         s = op_latex(op, [_tree(node.left, 0), _tree(node.right, 0)])
         return paren(s) if parent >= _OP_PREC["pow"] + 1 else s  # a fraction is a group, except as a base
     else:
-        s = op_latex(op, [_tree(node.left, prec), _tree(node.right, prec + 1)])
+        right = _tree(node.right, prec + 1)
+        s = op_latex(op, [_tree(node.left, prec), paren(right) if isinstance(node.right, Unary) else right])
     return paren(s) if prec < parent else s
 
 
