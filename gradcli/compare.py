@@ -67,7 +67,7 @@ def numeric_agrees(analytic, numeric, numeric_error, threshold: float = THRESHOL
     e = np.asarray(numeric_error, dtype=np.float64)
     with np.errstate(all="ignore"):
         e = np.where(np.isfinite(e), np.abs(e), 0.0)
-        big = np.maximum(np.abs(a), np.abs(n))
+        big = np.maximum(np.maximum(np.abs(a), np.abs(n)), TINY)  # the 1e-300 floor of the relative error
         budget = np.maximum(threshold * big, BUDGET_FACTOR * e + ROUNDING * big)
         ok = np.isfinite(a) & np.isfinite(n) & (np.abs(n - a) <= budget)
     return ok | (a == n)
@@ -84,7 +84,7 @@ def analytic_agree(symbolic, backprop, numeric_error=0.0, tol: float = ANALYTIC_
     b = np.asarray(backprop, dtype=np.float64)
     e = np.asarray(numeric_error, dtype=np.float64)
     with np.errstate(all="ignore"):
-        big = np.maximum(np.abs(s), np.abs(b))
+        big = np.maximum(np.maximum(np.abs(s), np.abs(b)), TINY)
         floor = np.minimum(np.where(np.isfinite(e), np.abs(e), 0.0), threshold * np.maximum(1.0, big))
         ok = np.isfinite(s) & np.isfinite(b) & (np.abs(s - b) <= tol * big + floor)
     return ok | (s == b)

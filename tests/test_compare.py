@@ -285,3 +285,12 @@ def test_judge_on_a_real_numeric_column():
     buggy[2, 3] *= 1.001
     v = judge_array(exact, buggy, fd.value, fd.error)
     assert (v.verdict, v.odd_one_out, v.worst_index, v.disagreeing) == ("disagree", "backprop", (2, 3), 1)
+
+
+def test_subnormal_differences_are_below_the_relative_error_floor():
+    # x*y at x=0, y=5e-324: the analytic ∂/∂x is 5e-324, finite differences see 0; rel. error 5e-324/1e-300.
+    from gradcli.compare import judge
+
+    v = judge(5e-324, 5e-324, 0.0, 0.0)
+    assert v.verdict == "agree"
+    assert judge(1e-290, 1e-290, 0.0, 0.0).verdict == "disagree"
