@@ -11,7 +11,7 @@ from typing import Mapping
 
 from . import definitions as D
 from .bindings import Binding, bind
-from .errors import BindingError, GradcliError
+from .errors import BindingError, GradcliError, TimeBoundError
 from .expr import Node, parse, to_text
 
 
@@ -101,7 +101,11 @@ def derive(expression: str, at: str | Mapping[str, float] | None = None, where: 
     point = binding.values
 
     backprop, value, graph = _backprop(output, defs, order, point, expression)
-    symbolic, chain, sym_note = _symbolic(output, defs, names, point, simplify_seconds)
+    try:
+        symbolic, chain, sym_note = _symbolic(output, defs, names, point, simplify_seconds)
+    except TimeBoundError as err:  # SymPy could not differentiate in time: the other two columns still judge
+        symbolic = {n: ("(not available)", "", "", None) for n in names}
+        chain, sym_note = [], f"symbolic column not available: {err.message}"
     numeric, numeric_err, one_sided = _numeric(output, defs, order, names, point, graph.has_kink)
 
     from .compare import judge

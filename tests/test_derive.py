@@ -176,3 +176,18 @@ def test_three_columns_agree_on_random_expressions(text, x, y, z):
     point = {"x": x, "y": y, "z": z}
     r = derive(text, {n: point[n] for n in names})
     assert r.verdict in ("agree", "kink"), {k: (p.symbolic, p.backprop, p.numeric, p.reason) for k, p in r.partials.items()}
+
+
+def test_symbolic_time_bound_leaves_two_columns(monkeypatch):
+    import gradcli.symbolic as S
+    from gradcli.errors import TimeBoundError
+
+    def too_slow(*args, **kwargs):
+        raise TimeBoundError("differentiating by x did not finish within 5 s")
+
+    monkeypatch.setattr(S, "partials", too_slow)
+    r = derive("sin(x)*x", "0.7")
+    p = r.partials["x"]
+    assert p.symbolic is None and p.verdict == "agree"
+    assert p.backprop == pytest.approx(math.cos(0.7) * 0.7 + math.sin(0.7), rel=1e-12)
+    assert "not available" in r.symbolic_note

@@ -50,6 +50,7 @@ def to_dict(r) -> dict:
             for c in r.chain
         ],
         "binding": r.binding_note,
+        "symbolic_note": r.symbolic_note,
         "verdict": r.verdict,
     }
 
@@ -147,6 +148,8 @@ def table(r):
                          f"{number(p.one_sided[1], 8)} (right); the analytic values lie in between.\n", style="yellow")
         elif p.verdict == "disagree":
             notes.append(f"∂f/∂{name}: {p.reason}\n", style="red")
+    if r.symbolic_note:
+        notes.append(r.symbolic_note + "\n", style="yellow")
     verdict_style = {"agree": "bold green", "kink": "bold yellow", "disagree": "bold red"}[r.verdict]
     notes.append(f"verdict: {r.verdict}", style=verdict_style)
     parts.append(notes)
