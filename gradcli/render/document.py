@@ -24,6 +24,7 @@ PREAMBLE = (
     r"\usepackage{amssymb}",
     r"\usepackage[margin=2cm]{geometry}",
     r"\usepackage{longtable}",
+    r"\usepackage{array}",
     r"\setlength{\parindent}{0pt}",
     r"\setlength{\parskip}{0.5\baselineskip}",
     r"\allowdisplaybreaks",
@@ -33,7 +34,7 @@ _TEX_SPECIAL = {
     "\\": r"\textbackslash{}",
     "{": r"\{",
     "}": r"\}",
-    "$": r"\$",
+    "$": r"\ensuremath{\$}",  # \$ in text mode needs the TS1 fonts, which texlive-latex-base lacks
     "&": r"\&",
     "%": r"\%",
     "#": r"\#",
@@ -68,7 +69,8 @@ _TEX_MATH.update({chr(0x2080 + d): f"_{{{d}}}" for d in range(10)})
 _TEX_TEXT = {
     "—": "---", "–": "--", "‘": "`", "’": "'", "“": "``", "”": "''", "«": "<<", "»": ">>", " ": "~",
     "⚠": r"\textbf{(!)}", "•": r"\ensuremath{\bullet}", "│": r"\textbar{}", "┤": r"\textbar{}", "└": "+",
-    "─": "-", "█": r"\#", "ß": r"{\ss}", "æ": r"{\ae}", "ø": r"{\o}", "å": r"{\aa}", "Æ": r"{\AE}", "Ø": r"{\O}",
+    "─": "-", "█": r"\#", "§": r"\ensuremath{\S}", "¶": r"\ensuremath{\P}", "©": "(c)",
+    "ß": r"{\ss}", "æ": r"{\ae}", "ø": r"{\o}", "å": r"{\aa}", "Æ": r"{\AE}", "Ø": r"{\O}",
 }
 
 _ACCENTS = {"\u0301": "'", "\u0300": "`", "\u0302": "^", "\u0308": '"', "\u0303": "~", "\u0304": "=",
@@ -202,6 +204,11 @@ def tex_table(header: list[str], rows: list[list[str]], align: str) -> list[str]
     out += [" & ".join(row) + r" \\" for row in rows]
     out += [r"\hline", r"\end{longtable}"]
     return out
+
+
+def tex_wrap(width: str) -> str:
+    """A table column of `width` (e.g. 0.3\\textwidth) whose text wraps, ragged right."""
+    return rf">{{\raggedright\arraybackslash}}p{{{width}}}"
 
 
 def tex_verdict(verdict: str) -> str:

@@ -6,7 +6,8 @@ from __future__ import annotations
 
 import itertools
 
-from .document import latex_document, parsed_formula, tex_array, tex_code, tex_number, tex_table, tex_text, tex_verdict
+from .document import (latex_document, parsed_formula, tex_array, tex_code, tex_number, tex_table, tex_text,
+                       tex_verdict, tex_wrap)
 
 MAX_ENTRIES = 64  # entries listed one by one (the JSON has them all)
 MAX_MATRIX = 12  # a 2-axis Jacobian up to this many rows and columns is also shown as a matrix
@@ -70,7 +71,7 @@ def latex(r) -> str:
         cell = "--" if formula is None else _formula_cell(formula)
         rows.append([f"${_tuple(idx)}$", cell, f"${tex_number(_at(r.symbolic, idx))}$",
                      f"${tex_number(_at(r.backprop, idx))}$", f"${tex_number(_at(r.numeric, idx))}$"])
-    body += tex_table(["index", "formula", "symbolic", "backprop", "numeric"], rows, r"lp{0.36\textwidth}rrr")
+    body += tex_table(["index", "formula", "symbolic", "backprop", "numeric"], rows, "l" + tex_wrap(r"0.36\textwidth") + "rrr")
     if len(indices) > MAX_ENTRIES:
         body.append(f"\\ldots\\ and {len(indices) - MAX_ENTRIES} more entries (see \\texttt{{--json}}).")
     if len(r.shape) == 2 and max(r.shape) <= MAX_MATRIX:

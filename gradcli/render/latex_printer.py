@@ -13,6 +13,7 @@ the table in `gradcli.functions`.
 from __future__ import annotations
 
 import re
+from typing import Mapping
 
 from sympy.printing.latex import LatexPrinter
 from sympy.printing.precedence import PRECEDENCE
@@ -145,43 +146,65 @@ def paren(s: str) -> str:
     return rf"\left({s}\right)"
 
 
-def tree_latex(node) -> str:
-    """An expression tree of gradcli's language (gradcli.expr) as LaTeX, in the order the user wrote it."""
+def tree_latex(node, *, symbols: Mapping[str, str] | None = None, hadamard: bool = False) -> str:
+    """An expression tree of gradcli's language (gradcli.expr) as LaTeX, in the order the user wrote it.
+
+    `symbols` overrides how names print (dL_dW1 -> \\frac{\\partial L}{\\partial W_{1}}); `hadamard` writes `*`
+    between two non-literal operands as ⊙, as the sheets write element-wise products of tensors.
+    """
     from ..expr import deep_recursion
 
     with deep_recursion():
-        return _tree(node, 0)
+        return _Tree(symbols or {}, hadamard).print(node, 0)
 
 
-def _tree(node, parent: int) -> str:
-    from ..expr import Binary, Call, Const, Index, Name, Num, Transpose, Unary
+class _Tree:
+    """The recursive printer behind `tree_latex` (its settings kept for the whole walk)."""
 
-    if isinstance(node, Num):
-        return number_latex(node.value, node.text)
-    if isinstance(node, Const):
-        return _CONSTANTS[node.name]
-    if isinstance(node, Name):
-        return name_latex(node.id)
-    if isinstance(node, Index):
-        return f"{{{name_latex(node.base.id)}}}_{{{', '.join(_tree(i, 0) for i in node.indices)}}}"
-    if isinstance(node, Call):
-        return op_latex(node.func, [_tree(a, 0) for a in node.args])
-    if isinstance(node, Transpose):
-        return op_latex("transpose", [_tree(node.operand, 5)])
-    if isinstance(node, Unary):
-        s = f"{node.op}{_tree(node.operand, 3)}"
-        return paren(s) if parent > 3 else s
-    op = _BINARY_OP[node.op]
-    prec = _OP_PREC[op]
-    if op == "pow":
-        s = op_latex(op, [_tree(node.left, prec + 1), _tree(node.right, 0)])
-    elif op == "div":
-        s = op_latex(op, [_tree(node.left, 0), _tree(node.right, 0)])
-        return paren(s) if parent >= _OP_PREC["pow"] + 1 else s  # a fraction is a group, except as a base
-    else:
-        right = _tree(node.right, prec + 1)
-        s = op_latex(op, [_tree(node.left, prec), paren(right) if isinstance(node.right, Unary) else right])
-    return paren(s) if prec < parent else s
+    def __init__(self, symbols: Mapping[str, str], hadamard: bool):
+        self.symbols = symbols
+        self.hadamard = hadamard
+
+    def print(self, node, parent: int) -> str:
+        from ..expr import Call, Const, Index, Name, Num, Transpose, Unary
+
+        if isinstance(node, Num):
+            return number_latex(node.value, node.text)
+        if isinstance(node, Const):
+            return _CONSTANTS[node.name]
+        if isinstance(node, Name):
+            return self.symbols.get(node.id) or name_latex(node.id)
+        if isinstance(node, Index):
+            return f"{{{name_latex(node.base.id)}}}_{{{', '.join(self.print(i, 0) for i in node.indices)}}}"
+        if isinstance(node, Call):
+            return op_latex(node.func, [self.print(a, 0) for a in node.args])
+        if isinstance(node, Transpose):
+            return op_latex("transpose", [self.print(node.operand, 5)])
+        if isinstance(node, Unary):
+            s = f"{node.op}{self.print(node.operand, 3)}"
+            return paren(s) if parent > 3 else s
+        op = _BINARY_OP[node.op]
+        prec = _OP_PREC[op]
+        if op == "pow":
+            s = op_latex(op, [self.print(node.left, prec + 1), self.print(node.right, 0)])
+        elif op == "div":
+            s = op_latex(op, [self.print(node.left, 0), self.print(node.right, 0)])
+            return paren(s) if parent > _OP_PREC["pow"] else s  # a fraction is a group, except as a base
+        else:
+            right = self.print(node.right, prec + 1)
+            literal = _literal(node.left) or _literal(node.right)
+            s = op_latex(op, [self.print(node.left, prec), paren(right) if isinstance(node.right, Unary) else right],
+                         tensor=self.hadamard and op == "mul" and not literal)
+        return paren(s) if prec < parent else s
+
+
+def _literal(node) -> bool:
+    """A number or constant, possibly negated: a scalar factor, never a Hadamard product."""
+    from ..expr import Const, Num, Unary
+
+    while isinstance(node, Unary):
+        node = node.operand
+    return isinstance(node, (Num, Const))
 
 
 def number_latex(value: float, text: str | None = None) -> str:
