@@ -372,7 +372,13 @@ def markdown(r) -> str:
 
 
 def latex(r) -> str:
-    """A LaTeX fragment: the update rule, the first/last loss, and the final parameters as matrices."""
+    """A complete LaTeX document (gradcli.render.document): settings, the update rule, the first/last loss, the
+    status, the final parameters as matrices, the predictions and the symmetry / dead-unit reports."""
+    from ..train import max_abs_error
+    from .document import latex_document, tex_table, tex_text
+
+    body = [rf"\emph{{{tex_text(r.name)}}}", ""] if r.name else []
+    body.append(tex_text(_settings(r)) + ".")
     out = [r"\begin{align*}",
            rf"\theta_{{t+1}} &= \theta_t - \eta\,\nabla L(\theta_t), \quad \eta = {_tex_num(r.lr)},\ "
            rf"t = 0,\dots,{r.steps_run - 1}\\",
@@ -381,9 +387,25 @@ def latex(r) -> str:
         out[-1] += r"\\"
         out.append(f"{_tex_name(name)} &= {_tex_matrix(value)}")
     out.append(r"\end{align*}")
-    if r.diverged:
-        out.append(rf"\textbf{{Diverged}} after {r.steps_run} steps.")
-    return "\n".join(out) + "\n"
+    body += out
+    body.append(rf"\textbf{{{tex_text(_status(r)[0])}.}}")
+    if r.predictions:
+        rows = []
+        for i, p in enumerate(r.predictions):
+            err = max_abs_error(p.yhat, p.y) if p.y is not None else None
+            rows.append([str(i), tex_text(" ".join(_matrix_lines(p.x)) if p.x is not None else "--"),
+                         tex_text(_entry_text(p.y)) if p.y is not None else "--", tex_text(_entry_text(p.yhat)),
+                         "--" if err is None else number(err, 3)])
+        body += [rf"\subsection*{{Predictions ({tex_text(r.prediction_name)})}}",
+                 *tex_table(["\#", "x", "y", "prediction", "abs.\\ error"], rows, "lllrr")]
+        line = _learn_line(r)
+        if line:
+            body.append(tex_text(line[0]) + ".")
+    if r.kind == "net":
+        body += [r"\subsection*{Symmetry}", *[tex_text(t) + r"\par" for t, _ in symmetry_lines(r)],
+                 r"\subsection*{Dead ReLU units}", *[tex_text(t) + r"\par" for t, _ in dead_lines(r)]]
+    body += [tex_text(f"note: {n}") + r"\par" for n in r.notes]
+    return latex_document(rf"Training \texttt{{{tex_text(r.file)}}}", body)
 
 
 def _tex_num(v) -> str:
