@@ -609,11 +609,18 @@ def jacobian(expression: str, wrt: str, shapes: Mapping[str, str | Sequence[int]
 
     # symbolic column
     env = {name: S.entry_symbols(name, shape) for name, shape in all_shapes.items()}
-    out_sym = S.to_sympy(node, env)
+    try:
+        out_sym = S.to_sympy(node, env)
+    except ShapeError as err:
+        if not defaults:
+            raise
+        note = (f" ({', '.join(defaults)} {'have' if len(defaults) > 1 else 'has'} no --shape, so "
+                f"{'they are scalars' if len(defaults) > 1 else 'it is a scalar'})")
+        raise ShapeError(err.message + note, where=err.where, detail=err.detail) from None
     out_shape = S.shape_of(S.as_scalar(out_sym)) if S.shape_of(out_sym) == (1, 1) else S.shape_of(out_sym)
     in_shape = all_shapes[wrt]
     J = S.jacobian_entries(out_sym, env[wrt])
-    shape = tuple(J.shape)
+    shape = tuple(int(n) for n in J.shape)
     syms = [s for name in variables for s in S.flat_symbols(env[name])]
     point = {str(s): float(v) for name in variables for s, v in zip(S.flat_symbols(env[name]), values[name].ravel())}
     fn = numeric_function([_column(flat_entries(J))], syms)
@@ -627,7 +634,8 @@ def jacobian(expression: str, wrt: str, shapes: Mapping[str, str | Sequence[int]
     entries = flat_entries(J)
     formulas = None
     if len(entries) <= MAX_SHOWN:
-        formulas = [S.to_text(S.simplified(e, simplify_seconds / max(1, len(entries)) * 4)) for e in entries]
+        budget = simplify_seconds / max(1, len(entries))
+        formulas = [_fold_logsumexp(S.to_text(S.simplified(e, budget)), env) for e in entries]
 
     backprop = _engine_rows(node, values, wrt, shape)
     numeric, error = _numeric_columns(node, values, wrt, shape)
@@ -637,13 +645,22 @@ def jacobian(expression: str, wrt: str, shapes: Mapping[str, str | Sequence[int]
     v = judge_array(symbolic, backprop, numeric, error)
     label = expression if len(expression) <= 40 else "the output"
     return JacobianResult(
-        expression=expression, wrt=wrt, shapes=all_shapes, at={n: values[n].tolist() for n in variables},
+        expression=expression, wrt=wrt, shapes=all_shapes, at={n: _listed(values[n]) for n in variables},
         random=random, seed=seed, output_shape=tuple(out_shape), input_shape=tuple(in_shape), shape=shape,
         shape_reason=shape_reason(label, out_shape, wrt, in_shape), letters=letters, index_formula=formula,
         formulas=formulas, symbolic=symbolic.tolist(), backprop=backprop.tolist(), numeric=numeric.tolist(),
         numeric_error=error.tolist(), verdict=v.verdict, rel_error=float(v.rel_error), odd_one_out=v.odd_one_out,
         reason=v.reason, worst_index=list(v.worst_index) if v.worst_index is not None else None,
         defaults=defaults, symbolic_note=note)
+
+
+def _listed(value) -> Any:
+    """A value as SPEC §4 reports it: a number, a flat list for a column vector, rows for a matrix."""
+    if value.ndim == 0:
+        return float(value)
+    if value.ndim == 2 and value.shape[1] == 1:
+        return value.reshape(-1).tolist()
+    return value.tolist()
 
 
 def _engine_rows(node: Node, values: Mapping[str, Any], wrt: str, shape: tuple[int, ...]):

@@ -771,7 +771,7 @@ class _Checker:
             self._jacobians[key] = self._jacobian_of(claim, of_node, variables, shapes, used_defs)
         env, jac, out = self._jacobians[key]
         env = dict(env)
-        shape = tuple(jac.shape)
+        shape = tuple(int(n) for n in jac.shape)
         out_shape = S.shape_of(S.as_scalar(out))
         in_shape = S.shape_of(S.as_scalar(env[s.wrt]))
         reason = J.shape_reason(s.of, out_shape, s.wrt, in_shape)

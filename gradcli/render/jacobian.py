@@ -17,7 +17,7 @@ def to_dict(r) -> dict:
     return {
         "expression": r.expression,
         "wrt": r.wrt,
-        "shapes": {n: list(s) for n, s in r.shapes.items()},
+        "shapes": {n: _declared(s) for n, s in r.shapes.items()},
         "scalars_by_default": r.defaults,
         "at": r.at,
         "random": r.random,
@@ -36,6 +36,12 @@ def to_dict(r) -> dict:
         "reason": r.reason,
         "worst_index": r.worst_index,
     }
+
+
+def _declared(shape) -> list[int]:
+    """An array shape as the YAML files declare it: [] a scalar, [n] a column vector, [m, n] a matrix."""
+    shape = [int(n) for n in shape]
+    return shape[:1] if len(shape) == 2 and shape[1] == 1 else shape
 
 
 def json_text(r) -> str:
