@@ -63,4 +63,4 @@ def main() -> None:
             code = fail(err, json_mode=wants_json(sys.argv))
     sys.exit(code or 0)
 
-from . import check, derive, jacobian, train  # noqa: E402,F401  (registers the commands)
+from . import check, derive, descent, jacobian, plot, train  # noqa: E402,F401  (registers the commands)

@@ -17,6 +17,7 @@ from .output import Format, FormatOption, JsonOption, pick_format, run, show_pro
     "still are (symmetry never broken), and dead ReLU units.\n\n"
     "Example: gradcli train examples/sheet001_xor_random_init.yaml\n\n"
     "Example: gradcli train examples/sheet001_xor_zero_init.yaml --lr 0.5 --steps 1000 --json\n\n"
+    "Example: gradcli train examples/sheet001_xor_random_init.yaml --plot loss.png\n\n"
     "A run stops early as diverged at the first loss or parameter that is not finite, or when the loss "
     "grows past 1e12 x max(|start|, 1). Converged: the last step moved theta by <= 1e-6 x max(1, |theta|). "
     "Exit 0 when the run completes (a diverging run is a result, and says so); 2: bad input, or no train: "
@@ -29,6 +30,9 @@ def train(
                                                  "(overrides train.steps).")] = None,
     fmt: FormatOption = Format.table,
     json_: JsonOption = False,
+    plot: Annotated[Optional[Path], typer.Option("--plot", help="Also draw the loss curve: FILE.png, FILE.svg or "
+                                                 "FILE.pdf (matplotlib, the `plot` extra).")] = None,
+    size: Annotated[str, typer.Option("--size", help="Size of the --plot image in pixels, WIDTHxHEIGHT.")] = "800x500",
 ) -> None:
     fmt = pick_format(fmt, json_)
 
@@ -36,6 +40,15 @@ def train(
         from ..spec import load_net
         from ..train import train as run_train
 
-        return run_train(load_net(path), lr=lr, steps=steps, progress=show_progress(fmt))
+        if plot is None:
+            return run_train(load_net(path), lr=lr, steps=steps, progress=show_progress(fmt))
+        from ..plot import parse_size
+        from ..render.plot import check_image_target, write_loss_image
+
+        pixels = parse_size(size)
+        check_image_target(plot, "--plot")  # bad usage fails before any work and writes nothing
+        result = run_train(load_net(path), lr=lr, steps=steps, progress=show_progress(fmt))
+        write_loss_image(result, plot, pixels, "--plot")
+        return result
 
     run(compute, fmt)

@@ -14,6 +14,8 @@ from ..errors import GradcliError
 
 MODULES = {
     "DeriveResult": "gradcli.render.derive",
+    "PlotData": "gradcli.render.plot",
+    "DescentResult": "gradcli.render.descent",
     "TrainResult": "gradcli.render.train",
     "JacobianResult": "gradcli.render.jacobian",
     "NetCheckResult": "gradcli.render.netcheck",
