@@ -17,7 +17,8 @@ from .output import Format, FormatOption, JsonOption, pick_format, run
     "Example: gradcli derive \"ln(x)+exp(y)*z\" --at 1,3,2\n\n"
     "Example: gradcli derive \"c*(a-b)^2\" --where \"a=(w+x+y)^2\" --where \"b=(x-y-z)^2\" "
     "--at c=1,w=2,x=3,y=4,z=5\n\n"
-    "Example: gradcli derive \"ln(x)+exp(y)*z\" --at 1,3,2 --format latex --graph graph.svg\n\n" + THRESHOLD_TEXT + " Exit 0: all agree (or a kink's analytic value lies "
+    "Example: gradcli derive \"ln(x)+exp(y)*z\" --at 1,3,2 --format latex --graph graph.svg\n\n"
+    + THRESHOLD_TEXT + " Exit 0: all agree (or a kink's analytic value lies "
     "between its one-sided derivatives); 1: a column disagrees; 2: bad input."
 ))
 def derive(

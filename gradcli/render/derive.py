@@ -283,8 +283,8 @@ def markdown(r) -> str:
         section += 1
         for c in r.chain:
             out += [f"### ∂f/∂{c.var}", ""]
-            out.append("∂f/∂" + c.var + " = " + (" + ".join(
-                f"∂f/∂{f.via} · ∂{f.via}/∂{c.var}" if f.via else f"∂f/∂{c.var} (direct)" for f in c.factors) or "0"))
+            terms = [f"∂f/∂{f.via} · ∂{f.via}/∂{c.var}" if f.via else f"∂f/∂{c.var} (direct)" for f in c.factors]
+            out.append(f"∂f/∂{c.var} = " + (" + ".join(terms) or "0"))
             out.append("")
             for f in c.factors:
                 if f.via:
@@ -349,7 +349,7 @@ class _Notation:
 
 
 def _backward_lines(r, note: _Notation) -> list[str]:
-    """The backward pass, output first: ∂f/∂h = Σ ∂f/∂c · ∂c/∂h over the consumers c of h, then the inputs."""
+    """The backward pass, output first: ∂f/∂h = Σ ∂f/∂c · ∂c/∂h over the nodes c using h; then the inputs."""
     g = r.graph
     uses = _consumers(g)
 

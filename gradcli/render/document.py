@@ -53,11 +53,13 @@ _GREEK = {"α": "alpha", "β": "beta", "γ": "gamma", "δ": "delta", "ζ": "zeta
 
 # Unicode that appears in gradcli's own messages and in users' titles, as math-mode LaTeX.
 _TEX_MATH = {
-    "∂": r"\partial", "∇": r"\nabla", "·": r"\cdot", "×": r"\times", "−": "-", "→": r"\to", "←": r"\leftarrow",
+    "∂": r"\partial", "∇": r"\nabla", "·": r"\cdot", "×": r"\times", "−": "-", "→": r"\to",
+    "←": r"\leftarrow",
     "⇒": r"\Rightarrow", "↦": r"\mapsto", "≤": r"\leq", "≥": r"\geq", "≠": r"\neq", "≈": r"\approx",
     "±": r"\pm", "∓": r"\mp", "∞": r"\infty", "‖": r"\|", "⊙": r"\odot", "⊗": r"\otimes", "∘": r"\circ",
     "Σ": r"\Sigma", "∑": r"\sum", "Π": r"\Pi", "∏": r"\prod", "√": r"\surd", "∈": r"\in", "∉": r"\notin",
-    "⊂": r"\subset", "∩": r"\cap", "∪": r"\cup", "ᵀ": r"^{\top}", "⊤": r"\top", "ŷ": r"\hat{y}", "ℓ": r"\ell",
+    "⊂": r"\subset", "∩": r"\cap", "∪": r"\cup", "ᵀ": r"^{\top}", "⊤": r"\top", "ŷ": r"\hat{y}",
+    "ℓ": r"\ell",
     "ℝ": r"\mathbb{R}", "✓": r"\checkmark", "✗": r"\times", "…": r"\ldots", "⋯": r"\cdots", "°": r"^{\circ}",
     "Δ": r"\Delta", "Γ": r"\Gamma", "Θ": r"\Theta", "Λ": r"\Lambda", "Ξ": r"\Xi", "Φ": r"\Phi", "Ψ": r"\Psi",
     "Ω": r"\Omega", "ε": r"\varepsilon", "ϵ": r"\epsilon", "ϕ": r"\phi", "φ": r"\varphi", "δ": r"\delta",
@@ -238,18 +240,9 @@ def md_code(text: Any, cell: bool = False) -> str:
     return out.replace("|", r"\|") if cell else out
 
 
-def md_cell(text: Any) -> str:
-    """Prose in a table cell."""
-    return md_text(text)
-
-
 def md_table(header: list[str], rows: list[list[str]], right: Iterable[int] = ()) -> list[str]:
     """A GitHub table; cells are Markdown already; columns listed in `right` are right-aligned."""
     right = set(right)
     rule = ["---:" if i in right else "---" for i in range(len(header))]
     return ["| " + " | ".join(header) + " |", "| " + " | ".join(rule) + " |",
             *["| " + " | ".join(row) + " |" for row in rows]]
-
-
-def md_number(v: Any, digits: int = 10) -> str:
-    return number(v, digits)

@@ -36,10 +36,11 @@ def latex(r) -> str:
     except GradcliError:
         f = tex_code(r.expression)
     wrt = name_latex(r.wrt)
+    split = len(r.letters) - _in_axes(r)
+    out_idx, in_idx, all_idx = " ".join(r.letters[:split]), " ".join(r.letters[split:]), " ".join(r.letters)
     body = [r"\subsection*{The Jacobian}",
             rf"\[ J = \frac{{\partial\, \left({f}\right)}}{{\partial {wrt}}}, \qquad "
-            rf"J_{{{' '.join(r.letters)}}} = \frac{{\partial\, \text{{output}}_{{{' '.join(r.letters[:len(r.letters) - _in_axes(r)])}}}}}"
-            rf"{{\partial {wrt}_{{{' '.join(r.letters[len(r.letters) - _in_axes(r):])}}}}} \]",
+            rf"J_{{{all_idx}}} = \frac{{\partial\, \text{{output}}_{{{out_idx}}}}}{{\partial {wrt}_{{{in_idx}}}}} \]",
             rf"Shape ${_tuple(r.shape)}$: {tex_text(r.shape_reason)}."]
 
     body.append(r"\subsection*{Values}")
@@ -71,7 +72,8 @@ def latex(r) -> str:
         cell = "--" if formula is None else _formula_cell(formula)
         rows.append([f"${_tuple(idx)}$", cell, f"${tex_number(_at(r.symbolic, idx))}$",
                      f"${tex_number(_at(r.backprop, idx))}$", f"${tex_number(_at(r.numeric, idx))}$"])
-    body += tex_table(["index", "formula", "symbolic", "backprop", "numeric"], rows, "l" + tex_wrap(r"0.36\textwidth") + "rrr")
+    body += tex_table(["index", "formula", "symbolic", "backprop", "numeric"], rows,
+                      "l" + tex_wrap(r"0.36\textwidth") + "rrr")
     if len(indices) > MAX_ENTRIES:
         body.append(f"\\ldots\\ and {len(indices) - MAX_ENTRIES} more entries (see \\texttt{{--json}}).")
     if len(r.shape) == 2 and max(r.shape) <= MAX_MATRIX:

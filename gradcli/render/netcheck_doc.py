@@ -48,7 +48,8 @@ def _coverage(p) -> str:
 
 def _numeric(p) -> str:
     if p.numeric_method == "directional":
-        worst = f", worst direction {error_text(p.directional_rel_error)}" if p.directional_rel_error is not None else ""
+        worst = (f", worst direction {error_text(p.directional_rel_error)}"
+                 if p.directional_rel_error is not None else "")
         return f"directional (--fast){worst}"
     return f"central differences, {p.numeric_entries} entries"
 
@@ -63,7 +64,8 @@ def _verdict_sentence(r) -> str:
     if r.verdict == "agree":
         return "symbolic, backprop and numeric gradients agree for every parameter"
     if r.verdict == "kink":
-        return "some entries sit on a kink (ReLU or abs at 0); their analytic values lie between the one-sided derivatives"
+        return ("some entries sit on a kink (ReLU or abs at 0); their analytic values lie between the one-sided "
+                "derivatives")
     bad = ", ".join(n for n, p in r.gradients.items() if p.verdict == "disagree")
     return f"the gradients disagree for {bad}"
 
@@ -116,7 +118,8 @@ def markdown(r) -> str:
         elif _size(p.backprop) <= MAX_SHOWN_ENTRIES:
             out += [f"- ∂L/∂{md_text(name)} = {_md_matrix(p.backprop).replace('<br>', ' ')}"]
         else:
-            out += [f"- ∂L/∂{md_text(name)}: {_size(p.backprop)} entries (use `--show {md_text(name)}` or `--json`)"]
+            out += [f"- ∂L/∂{md_text(name)}: {_size(p.backprop)} entries "
+                    f"(use `--show {md_text(name)}` or `--json`)"]
     if r.cost is not None:
         out += ["", *_md_cost(r.cost)]
     out += ["", f"**Verdict: {r.verdict}** — {_verdict_sentence(r)}."]

@@ -75,7 +75,8 @@ def _claim(c) -> list[str]:
     where = f" (line {c.line})" if c.line else ""
     out = [rf"\subsubsection*{{{tex_text(c.id)}}}",
            rf"\emph{{{tex_text(c.kind)}}} claim{where}; verdict {tex_verdict(c.verdict)}, expected "
-           rf"{tex_text(c.expect)}: {mark}" + (r" --- a known slip of the sheet, confirmed." if c.slip_confirmed else ".")]
+           rf"{tex_text(c.expect)}: {mark}"
+           + (r" --- a known slip of the sheet, confirmed." if c.slip_confirmed else ".")]
     if c.claimed is not None:
         out += ["Claimed:", _display(c.claimed, c.kind)]
     if c.verdict == "wrong" and c.right is not None:
@@ -116,7 +117,8 @@ def _math(value: Any, kind: str, key: str | None = None) -> str:
 
 def _shape(value: Any) -> str:
     if isinstance(value, (list, tuple)):
-        return r"\left(" + ", ".join(str(int(v)) if float(v).is_integer() else tex_number(v) for v in value) + r"\right)"
+        sizes = ", ".join(str(int(v)) if float(v).is_integer() else tex_number(v) for v in value)
+        return rf"\left({sizes}\right)"
     return tex_math_text(value)
 
 

@@ -397,7 +397,7 @@ def latex(r) -> str:
                          tex_text(_entry_text(p.y)) if p.y is not None else "--", tex_text(_entry_text(p.yhat)),
                          "--" if err is None else number(err, 3)])
         body += [rf"\subsection*{{Predictions ({tex_text(r.prediction_name)})}}",
-                 *tex_table(["\#", "x", "y", "prediction", "abs.\\ error"], rows, "lllrr")]
+                 *tex_table([r"\#", "x", "y", "prediction", r"abs.\ error"], rows, "lllrr")]
         line = _learn_line(r)
         if line:
             body.append(tex_text(line[0]) + ".")
