@@ -153,7 +153,7 @@ def _run_all(files: list[str], options: Any, seed: int, jobs: int, progress: boo
 
             context = multiprocessing.get_context("fork" if "fork" in multiprocessing.get_all_start_methods()
                                                   else None)
-            order = sorted(range(len(files)), key=lambda k: -_size(files[k]))  # biggest first: a shorter tail
+            order = sorted(range(len(files)), key=lambda k: -_cost(files[k]))  # costliest first: a shorter tail
             with ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool:
                 pending = {pool.submit(_check_file, files[k], _options_dict(options), seed): k for k in order}
                 failed = False
@@ -179,8 +179,38 @@ def _run_all(files: list[str], options: Any, seed: int, jobs: int, progress: boo
     return [outcomes[k][1] for k in range(len(files))]
 
 
+_WARM_UP = """\
+net:
+  data: {x: [[0, 1], [1, 0]], y: [1, 0]}
+  params: {W: [[0.1, 0.2], [0.3, -0.1]], b: [0.1, 0.0], v: [[0.5, -0.5]]}
+  forward: {h: sigmoid(W @ x + b), yhat: v @ relu(h)}
+  loss: 0.5*(yhat - y)^2
+shapes: {X: [2, 2], w: [2]}
+claims:
+  - id: d
+    derivative: {wrt: b}
+    claim: (v.T*h*(1-h))*(yhat-y)
+  - id: g
+    gradient: {wrt: v}
+    claim: (yhat - y) @ h.T
+  - id: u
+    update: {wrt: v, lr: eta}
+    claim: v - eta*(yhat - y) @ h.T
+  - id: j
+    jacobian: {of: X @ w, wrt: w}
+    claim_shape: [2, 2]
+    claim_entry: X[i,j]
+    claim: X
+  - id: t
+    behaviour: {train: {lr: 0.1, steps: 3}}
+    claim: converges
+"""
+
+
 def _warm_up() -> None:
-    """Import the heavy modules before forking, so every worker starts with them loaded."""
+    """Before forking: import the heavy modules and run one small problem through every kind of claim, so
+    every worker starts with SymPy's printers, lambdify and NumPy's paths loaded instead of paying for
+    them once per worker."""
     import importlib
 
     for name in ("symbolic", "problems", "jacobian", "train", "netcheck"):
@@ -188,13 +218,24 @@ def _warm_up() -> None:
             importlib.import_module(f"gradcli.{name}")
         except ImportError:
             pass
+    from .problems import check_problem
+    from .spec import load_text
 
-
-def _size(path: str) -> int:
     try:
-        return os.path.getsize(path)
+        check_problem(load_text(_WARM_UP, "<warm-up>"))
+    except GradcliError:
+        pass
+
+
+def _cost(path: str) -> int:
+    """A rough cost estimate for scheduling: the file's size plus the gradient-descent steps it asks for."""
+    import re
+
+    try:
+        text = Path(path).read_text(encoding="utf-8", errors="replace")
     except OSError:
         return 0
+    return len(text) + 2 * sum(int(n) for n in re.findall(r"steps:\s*(\d{1,7})", text))
 
 
 def _options_dict(options: Any) -> dict:
