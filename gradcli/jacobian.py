@@ -140,6 +140,8 @@ def parse_entry(text: str, what: str = "claim_entry") -> Node:
 
 def check_entry_names(node: Node, letters: Sequence[str], shapes: Mapping[str, Any]) -> None:
     """Every subscripted name has a shape, delta takes two indices, index letters are not variables."""
+    if "delta" in shapes:
+        raise ShapeError("'delta' is the Kronecker delta in entry formulas; rename the variable called delta")
     clash = sorted(set(letters) & set(shapes))
     if clash:
         raise ShapeError(f"the index letter{'s' if len(clash) > 1 else ''} {', '.join(clash)} "

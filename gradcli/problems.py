@@ -529,8 +529,13 @@ class _Checker:
         model = self.model
         out_node = self._of_node(claim)
         variables = model.variables(out_node)
-        for name in s.at:
-            if name not in variables and name not in model.constants:
+        for name, value in s.at.items():
+            if name in model.constants:
+                if np.shape(value) != np.shape(model.constants[name]) or \
+                        not np.array_equal(value, model.constants[name]):
+                    raise self._fail(claim, f"at: {name!r} is one of the problem's constants:, fixed at "
+                                            f"{_matrix_text(model.constants[name])}", "at")
+            elif name not in variables:
                 raise self._fail(claim, f"at: {name!r} is not a variable of the problem (variables: "
                                         f"{', '.join(variables) or 'none'})", "at")
         if s.wrt is not None:

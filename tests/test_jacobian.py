@@ -217,3 +217,9 @@ def test_cli_jacobian_bad_input_exits_2(args, words):
     assert result.exit_code == 2 and words in result.stderr and result.stdout == ""
     as_json = runner.invoke(app, ["jacobian", *args, "--json"])
     assert as_json.exit_code == 2 and "error" in json.loads(as_json.stdout)
+
+
+def test_a_variable_called_delta_is_refused_in_entry_formulas():
+    env = S.env_for({"delta": (2, 2)})
+    with pytest.raises(ShapeError, match="Kronecker delta"):
+        J.check_entry_names(J.parse_entry("delta(i,j)"), list("ij"), env)

@@ -681,3 +681,32 @@ def test_load_text_problem_has_no_side_effects():
     second = [(c.id, c.verdict, c.detail) for c in check_problem(problem).claims]
     assert first == second
     assert all(not math.isnan(c.seconds) for c in check_problem(problem).claims)
+
+
+def test_a_value_outside_the_domain_is_wrong_and_the_json_stays_valid(tmp_path):
+    path = tmp_path / "ln.yaml"
+    path.write_text("function: ln(x)\nclaims:\n  - id: ln(-1)\n    value: {at: {x: -1}}\n    claim: 0\n")
+    result = runner.invoke(app, ["check", str(path), "--json"])
+    assert result.exit_code == 1
+    claim = json.loads(result.stdout)["files"][0]["claims"][0]
+    assert claim["verdict"] == "wrong" and "not defined at this point" in claim["detail"]
+    assert claim["counterexample"]["right"] is None
+
+
+def test_at_may_not_change_a_constant(tmp_path):
+    text = """\
+        function: a*x
+        constants: {a: 2}
+        claims:
+          - id: same value is fine
+            value: {at: {x: 3, a: 2}}
+            claim: 6
+          - id: another value is refused
+            value: {at: {x: 3, a: 5}}
+            claim: 15
+    """
+    err = spec_error(tmp_path, text)
+    assert "'another value is refused'" in err.where and "constants" in err.message
+    path = tmp_path / "ok.yaml"
+    path.write_text(textwrap.dedent(text).split("  - id: another")[0])
+    assert check_problem_file(path).claims[0].verdict == "correct"

@@ -62,7 +62,18 @@ def to_dict(r) -> dict:
 
 
 def json_text(r) -> str:
-    return json.dumps(to_dict(r), allow_nan=False, default=_jsonable)
+    return json.dumps(_finite(to_dict(r)), allow_nan=False, default=_jsonable)
+
+
+def _finite(value: Any) -> Any:
+    """JSON has no nan or inf: such numbers (a value undefined at a point) become null."""
+    if isinstance(value, float):
+        return value if value == value and value not in (float("inf"), float("-inf")) else None
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_finite(v) for v in value]
+    return value
 
 
 def _jsonable(v: Any):
