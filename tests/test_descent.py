@@ -130,6 +130,22 @@ def test_relu_hessian_falls_back_to_finite_differences():
     assert r.local_start.eigenvalues[0] == pytest.approx(2.2, rel=1e-6)
 
 
+def test_without_sympy_the_engine_computes_the_gradient(monkeypatch):
+    from gradcli import symbolic
+    from gradcli.errors import TimeBoundError
+
+    def too_slow(*args, **kwargs):
+        raise TimeBoundError("too slow")
+
+    monkeypatch.setattr(symbolic, "partial", too_slow)
+    r = sheet(0.19, steps=200)
+    assert r.gradient_source == "backprop" and r.quadratic is None and r.analysis is None
+    assert r.converged and r.steps_run == 197  # the same run, step for step
+    assert r.local_start.source == "finite differences"
+    assert list(r.local_start.eigenvalues) == pytest.approx([10.0, 1.0], rel=1e-6)
+    assert any("engine" in n for n in r.notes)
+
+
 # ---------------------------------------------------------------------------------------- bindings
 
 

@@ -210,6 +210,10 @@ def _notes(d) -> list[str]:
     if d.gaps:
         where = f" ({'; '.join(d.domain_notes)})" if d.domain_notes else ""
         lines.append(f"gaps: f is not defined at {d.gaps} of {d.points} points{where}; they are left blank")
+    if d.derivative is not None and "step(" in (d.derivative_formula or ""):
+        lines.append("step(u) is the Heaviside step (0 for u < 0, 1 for u > 0): relu's derivative")
+    if d.derivative is not None and "sign(" in (d.derivative_formula or ""):
+        lines.append("sign(u) is -1, 0 or 1 with u: abs's derivative")
     if d.derivative is not None and d.derivative_gaps:
         lines.append(f"gaps: f' is not finite at {d.derivative_gaps} of {d.points} points")
     return lines
