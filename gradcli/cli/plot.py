@@ -25,7 +25,8 @@ from .output import Format, FormatOption, JsonOption, pick_format, run
 def plot(
     expression: Annotated[str, typer.Argument(help="A function of one variable, e.g. \"tanh(x)\" (SPEC §1 language).")],
     range_: Annotated[str, typer.Option("--range", "-r", help="LO:HI, e.g. -10:10 or -pi:pi.")] = "-10:10",
-    derivative: Annotated[bool, typer.Option("--derivative", "-d", help="Also plot the derivative (from SymPy).")] = False,
+    derivative: Annotated[bool, typer.Option("--derivative", "-d",
+                                             help="Also plot the derivative (from SymPy).")] = False,
     output: Annotated[Optional[Path], typer.Option("--output", "-o", help="Write an image instead of the terminal "
                                                    "plot: FILE.png, FILE.svg or FILE.pdf.")] = None,
     points: Annotated[Optional[int], typer.Option("--points", "-n", help="Samples on the range (default: 4 per "

@@ -143,8 +143,8 @@ def _prediction_lines(r) -> list[str]:
                   else f"the run did not get there in {r.steps_run} steps")
         head = f"predicted steps to ‖∇L‖ ≤ {r.tol:g}: {r.predicted_steps}; {actual}"
     elif r.prediction == "diverges":
-        head = "predicted: diverges (some |ρ| > 1); the run " + ("diverged" if r.diverged else
-                                                                  "did not converge" if not r.converged else "converged")
+        run = "diverged" if r.diverged else "did not converge" if not r.converged else "converged"
+        head = f"predicted: diverges (some |ρ| > 1); the run {run}"
     else:
         head = "predicted: stalls (some |ρ| = 1: that component never shrinks); the run " + (
             "did not converge" if not r.converged else "converged")
@@ -239,7 +239,9 @@ def write_image(r, land, path: str | Path, size: tuple[int, int], option: str = 
             ax.contour(land.x, land.y, z, levels=levels, colors="white", linewidths=0.4, alpha=0.6)
         ax.plot(land.path[:, 0], land.path[:, 1], "-o", color="C3", markersize=2.5, linewidth=1)
         ax.plot(*land.path[0], "s", color="white", markeredgecolor="black", markersize=7, label="start")
-        ax.plot(*land.path[-1], "*", color="gold", markeredgecolor="black", markersize=11, label="end" if land.path.shape[0] == r.points.shape[0] else "last shown")
+        whole = land.path.shape[0] == r.points.shape[0]
+        ax.plot(*land.path[-1], "*", color="gold", markeredgecolor="black", markersize=11,
+                label="end" if whole else "last shown")
         ax.set_xlabel(mpl_text(land.names[0]))
         ax.set_ylabel(mpl_text(land.names[1]))
         ax.legend(loc="best", fontsize=8)
