@@ -21,7 +21,6 @@ class Partial:
 
     var: str
     formula: str  # in gradcli's own language
-    pretty: str  # SymPy's Unicode pretty form
     latex: str
     symbolic: float | None
     backprop: float
@@ -104,7 +103,7 @@ def derive(expression: str, at: str | Mapping[str, float] | None = None, where: 
     try:
         symbolic, chain, sym_note = _symbolic(output, defs, names, point, simplify_seconds)
     except TimeBoundError as err:  # SymPy could not differentiate in time: the other two columns still judge
-        symbolic = {n: ("(not available)", "", "", None) for n in names}
+        symbolic = {n: ("(not available)", "", None) for n in names}
         chain, sym_note = [], f"symbolic column not available: {err.message}"
     numeric, numeric_err, one_sided = _numeric(output, defs, order, names, point, graph.has_kink)
 
@@ -112,9 +111,9 @@ def derive(expression: str, at: str | Mapping[str, float] | None = None, where: 
 
     partials: dict[str, Partial] = {}
     for name in names:
-        formula, pretty, latex, sym_value = symbolic[name]
+        formula, latex, sym_value = symbolic[name]
         v = judge(sym_value, backprop[name], numeric[name], numeric_err[name], one_sided=one_sided.get(name))
-        partials[name] = Partial(name, formula, pretty, latex, sym_value, backprop[name], numeric[name],
+        partials[name] = Partial(name, formula, latex, sym_value, backprop[name], numeric[name],
                                  numeric_err[name], v.rel_error, v.verdict, v.odd_one_out, v.reason,
                                  one_sided.get(name) if v.verdict == "kink" else None)
     return DeriveResult(expression, point, binding.note(), {k: t for k, (_, t) in parsed.items()}, value, partials,
@@ -181,9 +180,9 @@ def _symbolic(output: Node, defs: Mapping[str, Node], names: list[str], point: M
         system = None
     ordered = [totals[n] for n in names]
     values = S.compile_numeric(ordered, [syms[n] for n in names])(*[point[n] for n in names])
-    out: dict[str, tuple[str, str, str, float | None]] = {}
+    out: dict[str, tuple[str, str, float | None]] = {}
     for n, formula, val in zip(names, ordered, values):
-        out[n] = (S.to_text(formula), S.pretty(formula), S.latex(formula), _finite_or_none(val))
+        out[n] = (S.to_text(formula), S.latex(formula), _finite_or_none(val))
     if system is not None:
         chains = _chain_rules(S, system, names, point, out, seconds / 2)
     return out, chains, None
@@ -198,7 +197,7 @@ def _chain_rules(S, system, names: list[str], point: Mapping[str, float], totals
                                float(S.value(t.inner, env)), S.latex(t.outer), S.latex(t.inner))
                    for t in system.terms(var)]
         chain_sum = S.simplified(system.chain_sum(var), seconds=seconds)
-        formula, _, total_latex, value = totals[var]
+        formula, total_latex, value = totals[var]
         rules.append(ChainRule(var, factors, S.to_text(chain_sum), formula,
                                value if value is not None else float("nan"), S.latex(chain_sum), total_latex))
     return rules

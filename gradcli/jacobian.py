@@ -220,7 +220,7 @@ def numeric_function(exprs: Sequence[Any], syms: Sequence[Any]):
         return bounded(2.0, sympy.cse, items, list=False, fallback=((), items), catch=(Exception,))
 
     try:
-        fn = sympy.lambdify([safe[s] for s in syms], prepared, modules=[S.NUMPY_FORMS, "numpy"], cse=bounded_cse,
+        fn = sympy.lambdify([safe[s] for s in syms], prepared, modules=[S.NUMPY_FORMS, S.numpy_namespace()], cse=bounded_cse,
                             dummify=False)
     except Exception as err:  # SymPy's printers raise assorted errors for what NumPy cannot compute
         raise GradcliError(f"cannot compile the formula for NumPy: {err}") from None

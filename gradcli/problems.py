@@ -1027,7 +1027,7 @@ class _Checker:
         all_syms = [s for n in variables for s in S.flat_symbols(env[n])]
         safe = {s: sympy.Symbol(f"_a{k}", real=True) for k, s in enumerate(all_syms)}
         return sympy.lambdify([safe[s] for s in all_syms], [e.xreplace(safe) for e in (loss, *grads)],
-                              modules=[_STEP_FORMS, S.NUMPY_FORMS, "numpy"], cse=True, dummify=False)
+                              modules=[_STEP_FORMS, S.NUMPY_FORMS, S.numpy_namespace()], cse=True, dummify=False)
 
     def _objective(self, fn: Callable, trained: list[str], variables: list[str],
                    fixed: Mapping[str, np.ndarray]) -> Callable:

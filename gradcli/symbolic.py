@@ -637,6 +637,10 @@ class _Budget:
         return max(0.0, min(seconds, self._end - self._clock()))
 
 
+SMALL_OPS = 6  # a derivative this small (1/x, z*exp(y)) skips sympy.simplify: it has nothing to gain, and
+# its first call costs ~0.3 s of imports (sympy.physics.units), a third of a derive's whole run
+
+
 @_deep
 def simplified(expr: Value, seconds: float = 2.0) -> Value:
     """The shortest of factor_terms/simplify/factor(expr) found within `seconds` (operations, then text),
@@ -654,7 +658,8 @@ def simplified(expr: Value, seconds: float = 2.0) -> Value:
     if ops is None:
         return expr
     best, best_key = expr, (ops, math.inf)
-    for step in (sympy.factor_terms, sympy.simplify, sympy.factor):
+    steps = (sympy.factor_terms, sympy.factor) if ops <= SMALL_OPS else (sympy.factor_terms, sympy.simplify, sympy.factor)
+    for step in steps:
         found = bounded(budget.take(seconds), _candidate, step, expr, fallback=None, catch=(Exception,))
         if found is not None and found[1][0] < ops and found[1] < best_key:
             best, best_key = found
@@ -670,6 +675,13 @@ def _candidate(step: Callable, expr: sympy.Expr) -> tuple[sympy.Expr, tuple[int,
 
 
 # ============================================================================ numbers from formulas
+
+
+def numpy_namespace():
+    """NumPy for lambdify as the module object, not the string 'numpy': lambdify then reads the module's
+    namespace as it is instead of running `from numpy import *`, which loads NumPy's lazy submodules
+    (~0.2 s of a derive's start-up)."""
+    return np
 
 
 @_deep
@@ -698,7 +710,7 @@ def _compiled(exprs: tuple, syms: tuple, cse_seconds: float) -> Callable[..., li
     safe = {s: sympy.Symbol(f"_a{k}", real=True) for k, s in enumerate(syms)}
     renamed = [e.xreplace(safe) for e in exprs]
     try:
-        fn = sympy.lambdify([safe[s] for s in syms], renamed, modules=[NUMPY_FORMS, "numpy"], cse=bounded_cse)
+        fn = sympy.lambdify([safe[s] for s in syms], renamed, modules=[NUMPY_FORMS, numpy_namespace()], cse=bounded_cse)
     except Exception as err:  # SymPy's printers raise assorted errors for what NumPy cannot compute
         raise GradcliError(f"cannot compile the formula for NumPy: {err}") from None
     shapes = [shape_of(e) for e in exprs]
