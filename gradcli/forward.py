@@ -226,6 +226,8 @@ NUMPY: dict[str, Callable[..., Array]] = {
     "sigmoid": _sigmoid,
     "relu": lambda x: np.maximum(x, 0.0),
     "softplus": lambda x: np.logaddexp(0.0, x),
+    "step": lambda x: np.where(np.isnan(x), np.nan, (x > 0).astype(np.float64)),
+    "sign": np.sign,
     "sum": _sum,
     "mean": _mean,
     "dot": _dot,

@@ -105,6 +105,58 @@ class sigmoid(sympy.Function):
         return True if self.args[0].is_extended_real else None
 
 
+class step(sympy.Function):
+    """step(x) = 1 for x > 0, else 0 (relu's derivative with step(0) = 0, the engine's convention); its
+    derivative is 0 away from the jump at 0."""
+
+    nargs = 1
+
+    @classmethod
+    def eval(cls, x):
+        if x.is_Number:
+            return sympy.S.One if x > 0 else sympy.S.Zero
+        if x.is_extended_positive:
+            return sympy.S.One
+        if x.is_extended_nonpositive:
+            return sympy.S.Zero
+        return None
+
+    def fdiff(self, argindex=1):
+        if argindex != 1:
+            raise ArgumentIndexError(self, argindex)
+        return sympy.S.Zero
+
+    def _eval_is_extended_real(self):
+        return True
+
+
+class sgn(sympy.Function):
+    """sign(x) in gradcli's language: -1, 0 or 1, derivative 0 away from the jump at 0 (SymPy's own sign
+    differentiates to a DiracDelta, which has no numeric value)."""
+
+    nargs = 1
+
+    @classmethod
+    def eval(cls, x):
+        if x.is_Number:
+            return sympy.sign(x)
+        if x.is_extended_positive:
+            return sympy.S.One
+        if x.is_extended_negative:
+            return sympy.S.NegativeOne
+        if x.is_zero:
+            return sympy.S.Zero
+        return None
+
+    def fdiff(self, argindex=1):
+        if argindex != 1:
+            raise ArgumentIndexError(self, argindex)
+        return sympy.S.Zero
+
+    def _eval_is_extended_real(self):
+        return True
+
+
 class relu(sympy.Function):
     """ReLU(x) = max(0, x); ReLU'(x) = Heaviside(x), whose value 1/2 at 0 lies in the subgradient [0, 1]."""
 
@@ -245,6 +297,8 @@ def _np_logsumexp(*args):
 NUMPY_FORMS: dict[str, Callable] = {
     "sigmoid": _np_sigmoid,
     "relu": _np_relu,
+    "step": lambda x: (np.asarray(x, dtype=float) > 0).astype(float),
+    "sgn": np.sign,
     "softplus": _np_softplus,
     "logsumexp": _np_logsumexp,
 }
@@ -578,6 +632,8 @@ SYMPY_FORMS: dict[str, Callable[..., Value]] = {
     "sigmoid": _elementwise_fn(sigmoid),
     "relu": _elementwise_fn(relu),
     "softplus": _elementwise_fn(softplus),
+    "step": _elementwise_fn(step),
+    "sign": _elementwise_fn(sgn),
     "sum": _sum,
     "mean": _mean,
     "dot": _dot,
@@ -769,9 +825,9 @@ def _free_symbols(expr: Value) -> set:
 class _TextPrinter(StrPrinter):
     """Formulas in gradcli's own language: `^` for powers, `ln`, `abs`, `e`, sums written last in products.
 
-    Display only. Two heads are not in the input language: `step(x)` is the Heaviside step (the
-    derivative of relu; step(0) = 1/2, inside relu's subgradient [0, 1]) and `sign(x)` (the derivative of
-    abs); `logsumexp(a, b, c)` lists a tensor's entries.
+    relu's derivative prints as `step(x)` and abs's as `sign(x)`, both in the language (SymPy's Heaviside
+    has step(0) = 1/2 where gradcli's step has 0: both lie in relu's subgradient [0, 1]);
+    `logsumexp(a, b, c)` lists a tensor's entries and is display only.
     """
 
     def _print_Pow(self, expr, rational=False):
@@ -836,6 +892,12 @@ class _TextPrinter(StrPrinter):
 
     def _print_Heaviside(self, expr):
         return f"step({self._print(expr.pargs[0])})"
+
+    def _print_step(self, expr):
+        return f"step({self._print(expr.args[0])})"
+
+    def _print_sgn(self, expr):
+        return f"sign({self._print(expr.args[0])})"
 
     def _print_Exp1(self, expr):
         return "e"

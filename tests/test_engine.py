@@ -90,8 +90,10 @@ ELEMENTWISE = {
     "sigmoid": ((-6, 6), lambda x: 1 / (1 + math.exp(-x))),
     "relu": ((-3, 3), lambda x: max(0.0, x)),
     "softplus": ((-6, 6), lambda x: math.log1p(math.exp(x))),
+    "step": ((-3, 3), lambda x: 1.0 if x > 0 else 0.0),
+    "sign": ((-3, 3), lambda x: float((x > 0) - (x < 0))),
 }
-KINKED = {"abs", "relu"}
+KINKED = {"abs", "relu", "step", "sign"}
 
 # ------------------------------------------------------------------------------------------ registry
 

@@ -308,6 +308,18 @@ def relu(x):
     return _unary("relu", x, np.where(x.data > 0, x.data, 0.0), (x.data > 0).astype(np.float64), _kinks(x))
 
 
+@_register("step")
+def step(x):
+    """1 for x > 0, else 0 (relu's derivative, step(0) = 0 as relu'(0) here); derivative 0, a jump at 0."""
+    return _unary("step", x, (x.data > 0).astype(np.float64), np.zeros_like(x.data), _kinks(x))
+
+
+@_register("sign")
+def sign(x):
+    """-1, 0 or 1 (abs's derivative); derivative 0, a jump at 0."""
+    return _unary("sign", x, np.sign(x.data), np.zeros_like(x.data), _kinks(x))
+
+
 @_register("sin")
 def sin(x):
     return _unary("sin", x, np.sin(x.data), np.cos(x.data))

@@ -37,6 +37,12 @@ class GradcliLatexPrinter(LatexPrinter):
     def _print_relu(self, expr, exp=None):
         return self._head(r"\operatorname{ReLU}", expr, exp)
 
+    def _print_step(self, expr, exp=None):
+        return self._head(r"\operatorname{step}", expr, exp)
+
+    def _print_sgn(self, expr, exp=None):
+        return self._head(r"\operatorname{sign}", expr, exp)
+
     def _print_softplus(self, expr, exp=None):
         return self._head(r"\operatorname{softplus}", expr, exp)
 
