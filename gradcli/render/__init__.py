@@ -8,6 +8,8 @@ does not define is looked up next in its companion `<module>_doc` (the write-ups
 from __future__ import annotations
 
 import importlib
+import json
+import math
 from typing import Any
 
 from ..errors import GradcliError
@@ -66,6 +68,29 @@ def number(v: Any, digits: int = 10) -> str:
     if f == 0:
         return "0"
     return f"{f:.{digits}g}"
+
+
+def dumps(obj: Any) -> str:
+    """One JSON object: NumPy values become plain numbers and lists; nan and inf (a column that could not
+    be computed, a value undefined at a point) become null, since JSON has no such numbers."""
+    return json.dumps(plain_json(obj), allow_nan=False)
+
+
+def plain_json(value: Any) -> Any:
+    """`value` with every float finite-or-None, every array a nested list, every tuple a list."""
+    if isinstance(value, dict):
+        return {str(k): plain_json(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [plain_json(v) for v in value]
+    if isinstance(value, (bool, int, str)) or value is None:
+        return value
+    if hasattr(value, "tolist"):  # NumPy arrays and scalars
+        return plain_json(value.tolist())
+    try:
+        f = float(value)
+    except (TypeError, ValueError):
+        return str(value)
+    return f if math.isfinite(f) else None
 
 
 def error_text(v: float | None) -> str:

@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import itertools
-import json
 from typing import Any
 
-from . import error_text, number
+from . import dumps, error_text, number
 
 
 def to_dict(r) -> dict:
@@ -45,22 +44,7 @@ def _declared(shape) -> list[int]:
 
 
 def json_text(r) -> str:
-    return json.dumps(_finite(to_dict(r)), allow_nan=False, default=_jsonable)
-
-
-def _finite(value: Any) -> Any:
-    """JSON has no nan or inf: such numbers (a column that could not be computed) become null."""
-    if isinstance(value, float):
-        return value if value == value and value not in (float("inf"), float("-inf")) else None
-    if isinstance(value, dict):
-        return {k: _finite(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_finite(v) for v in value]
-    return value
-
-
-def _jsonable(v: Any):
-    return None if v != v else float(v)
+    return dumps(to_dict(r))
 
 
 def _entries(r) -> list[tuple[tuple[int, ...], Any, Any, Any, Any, str | None]]:

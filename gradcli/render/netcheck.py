@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import json
 import math
 
-from . import error_text, number
+from . import dumps, error_text, number
 
 _STYLE = {"agree": "green", "kink": "yellow", "disagree": "bold red"}
 
@@ -74,7 +73,7 @@ def to_dict(r) -> dict:
 
 
 def json_text(r) -> str:
-    return json.dumps(to_dict(r), allow_nan=False)
+    return dumps(to_dict(r))
 
 
 def table(r):

@@ -7,8 +7,9 @@ net-check dict in the JSON. User text (ids, formulas) only ever enters Rich as `
 
 from __future__ import annotations
 
-import json
 from typing import Any
+
+from . import dumps
 
 
 def _bank(r):
@@ -62,26 +63,7 @@ def to_dict(r) -> dict:
 
 
 def json_text(r) -> str:
-    return json.dumps(_finite(to_dict(r)), allow_nan=False, default=_jsonable)
-
-
-def _finite(value: Any) -> Any:
-    """JSON has no nan or inf: such numbers (a value undefined at a point) become null."""
-    if isinstance(value, float):
-        return value if value == value and value not in (float("inf"), float("-inf")) else None
-    if isinstance(value, dict):
-        return {k: _finite(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_finite(v) for v in value]
-    return value
-
-
-def _jsonable(v: Any):
-    try:
-        f = float(v)
-    except (TypeError, ValueError):
-        return str(v)
-    return None if f != f or f in (float("inf"), float("-inf")) else f
+    return dumps(to_dict(r))
 
 
 def summary_line(r) -> str:

@@ -3,10 +3,9 @@ the JSON object, Markdown and LaTeX. Nothing is computed here beyond laying numb
 
 from __future__ import annotations
 
-import json
 import math
 
-from . import number
+from . import dumps, number
 
 PLOT_WIDTH = 60
 PLOT_HEIGHT = 8
@@ -101,7 +100,7 @@ def _group(g) -> dict:
 
 
 def json_text(r) -> str:
-    return json.dumps(to_dict(r), allow_nan=False)
+    return dumps(to_dict(r))
 
 
 # ---------------------------------------------------------------------------------------- loss curve
