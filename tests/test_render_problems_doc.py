@@ -71,3 +71,11 @@ def test_hostile_titles_and_ids_are_escaped(tmp_path):
     assert r"\textbf{not as expected}" in tex
     assert r"at $x_{1} = 1$, $\text{W[0,1]} = 2$; right $2$; claimed $1$; entry $0$" in tex
     compile_latex(tex, tmp_path)
+
+
+def test_the_result_module_comes_first_then_its_doc_companion():
+    from gradcli.render import problems, problems_doc, renderer
+
+    assert renderer("ProblemResult", "markdown") is problems.markdown  # defined by the module itself
+    assert renderer("BankResult", "latex") is problems_doc.latex  # found in problems_doc
+    assert renderer("BankResult", "json") is problems.json_text
