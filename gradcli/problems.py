@@ -1113,6 +1113,11 @@ def _numeric_compare(truth: Any, claimed: Any, syms: Sequence, points: Sequence[
     return checked, None
 
 
+def _as_expr(v: Any) -> sympy.Basic:
+    """A SymPy object built from our own trees stays as it is; a plain number becomes a 30-digit Float."""
+    return v if isinstance(v, sympy.Basic) else sympy.Float(float(v), 30)
+
+
 def _confirmed(truth: Any, claimed: Any, k: int, syms: Sequence, values: Sequence[float]) -> bool:
     """Entry k of the two sides still differs at 30 significant digits (True when that cannot be decided)."""
     from .timebound import bounded
@@ -1122,7 +1127,7 @@ def _confirmed(truth: Any, claimed: Any, k: int, syms: Sequence, values: Sequenc
     subs = {sym: sympy.Float(v, 30) for sym, v in zip(syms, values)}
 
     def differ() -> bool:
-        x, y = sympy.sympify(ea).xreplace(subs).evalf(30), sympy.sympify(eb).xreplace(subs).evalf(30)
+        x, y = _as_expr(ea).xreplace(subs).evalf(30), _as_expr(eb).xreplace(subs).evalf(30)
         if not (x.is_number and y.is_number):
             return True
         x, y = complex(x), complex(y)
