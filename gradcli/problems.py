@@ -1398,15 +1398,10 @@ def _behaviour_text(kind: str, result: Any, tol: float | None, holds: bool) -> s
 
 
 def _num(v: Any, digits: int = 10) -> str:
-    try:
-        f = float(v)
-    except (TypeError, ValueError):
-        return str(v)
-    if f != f:
-        return "nan"
-    if f == 0:
-        return "0"
-    return f"{f:.{digits}g}"
+    """A number in a claim's detail, written as every table writes numbers."""
+    from .render import number
+
+    return number(v, digits)
 
 
 def _shape(shape: Sequence[int]) -> str:
