@@ -947,15 +947,15 @@ class _Checker:
         objective = self._compiled_objective(names, {**net.inputs, **net.params})
         if objective is None:
             return T.train(net, lr=t.lr, steps=t.steps)
-        run = T._descend(objective, theta0, t.lr, t.steps, False)
+        run = T.descend(objective, theta0, t.lr, t.steps, False)
         final = {**net.params, **run.theta}
         result = T.TrainResult(
             file=net.file, name=net.name, kind="net", lr=t.lr, steps=t.steps, steps_run=run.steps_run,
             loss_history=run.history, params=run.theta, initial_params=theta0, trained=names,
             diverged=run.diverged, divergence=run.reason, last_step_norm=run.last_step,
-            param_norm=T._norm(run.theta), reduce=net.data.reduce if net.data is not None else None,
+            param_norm=T.param_norm(run.theta), reduce=net.data.reduce if net.data is not None else None,
             examples=len(net.data) if net.data is not None else 1)
-        result.prediction_name = T._prediction_name(net)
+        result.prediction_name = T.prediction_name(net)
         examples = ([{"x": x, "y": y} for x, y in zip(net.data.x, net.data.y)] if net.data is not None else [{}])
         if result.prediction_name is not None and not run.diverged:
             try:
@@ -980,11 +980,11 @@ class _Checker:
         if objective is None:
             return T.train_function(model.output, theta0, constants, t.lr, t.steps,
                                     where={n: d.node for n, d in model.defs.items()}, file=self.problem.path)
-        run = T._descend(objective, theta0, t.lr, t.steps, False)
+        run = T.descend(objective, theta0, t.lr, t.steps, False)
         return T.TrainResult(file=self.problem.path, name=self.problem.title, kind="function", lr=t.lr,
                              steps=t.steps, steps_run=run.steps_run, loss_history=run.history, params=run.theta,
                              initial_params=theta0, trained=list(theta0), diverged=run.diverged,
-                             divergence=run.reason, last_step_norm=run.last_step, param_norm=T._norm(run.theta))
+                             divergence=run.reason, last_step_norm=run.last_step, param_norm=T.param_norm(run.theta))
 
     def _compiled_objective(self, trained: list[str], fixed: Mapping[str, np.ndarray]) -> Callable | None:
         """θ -> (L(θ), {name: ∂L/∂name}) from SymPy's loss and gradient, lambdified once (with cse).

@@ -287,12 +287,12 @@ def train(spec: "NetSpec", lr: float | None = None, steps: int | None = None,
     lr, steps = _settings(spec, lr, steps)
     names = trained_params(spec)
     theta0 = {n: np.array(spec.params[n], dtype=np.float64) for n in names}
-    run = _descend(lambda theta: loss_and_grads(spec, theta), theta0, lr, steps, progress)
+    run = descend(lambda theta: loss_and_grads(spec, theta), theta0, lr, steps, progress)
     result = TrainResult(
         file=spec.file, name=spec.name, kind="net", lr=lr, steps=steps, steps_run=run.steps_run,
         loss_history=run.history, params=run.theta, initial_params=theta0, trained=names,
         diverged=run.diverged, divergence=run.reason, last_step_norm=run.last_step,
-        param_norm=_norm(run.theta), reduce=spec.data.reduce if spec.data is not None else None,
+        param_norm=param_norm(run.theta), reduce=spec.data.reduce if spec.data is not None else None,
         examples=_example_count(spec), forward=[f"{d.name} = {d.text}" for d in spec.forward],
         loss_text=spec.loss.text, from_layers=bool(spec.expanded_from_layers),
     )
@@ -303,7 +303,7 @@ def train(spec: "NetSpec", lr: float | None = None, steps: int | None = None,
     except GradcliError as err:
         result.notes.append(f"no predictions at the final parameters: {err.message}")
         envs = []
-    result.prediction_name = _prediction_name(spec)
+    result.prediction_name = prediction_name(spec)
     if envs and result.prediction_name is not None:
         result.predictions = [Prediction(x=_example_value(spec, env, "x"), y=_example_value(spec, env, "y"),
                                          yhat=np.array(env[result.prediction_name].data))
@@ -348,11 +348,11 @@ def train_function(expr_node: E.Node, params: Mapping[str, Any], constants: Mapp
         return (float(out.data.reshape(-1)[0]),
                 {n: np.asarray(grads.get(n, np.zeros_like(v))).reshape(v.shape) for n, v in theta.items()})
 
-    run = _descend(objective, theta0, lr, steps, progress)
+    run = descend(objective, theta0, lr, steps, progress)
     return TrainResult(file=file, name=label, kind="function", lr=lr, steps=steps, steps_run=run.steps_run,
                        loss_history=run.history, params=run.theta, initial_params=theta0, trained=list(theta0),
                        diverged=run.diverged, divergence=run.reason, last_step_norm=run.last_step,
-                       param_norm=_norm(run.theta), loss_text=label)
+                       param_norm=param_norm(run.theta), loss_text=label)
 
 
 def _settings(spec: "NetSpec", lr: float | None, steps: int | None) -> tuple[float, int]:
@@ -377,7 +377,7 @@ def _checked(lr: Any, steps: Any, where: str | None) -> tuple[float, int]:
 
 
 @dataclass
-class _Run:
+class DescentRun:
     theta: dict
     history: list[float]
     steps_run: int = 0
@@ -386,14 +386,14 @@ class _Run:
     last_step: float | None = None
 
 
-def _descend(objective, theta: dict, lr: float, steps: int, progress: bool | Progress) -> _Run:
+def descend(objective, theta: dict, lr: float, steps: int, progress: bool | Progress) -> DescentRun:
     """θ ← θ − lr·∇L(θ) `steps` times; L(θ_0) errors propagate (bad input), later ones mean divergence."""
     import numpy as np
 
     loss, grads = objective(theta)
     if not math.isfinite(loss):
         raise OverflowValueError(f"the loss at the initial parameters is not finite ({loss})")
-    run = _Run(theta=theta, history=[loss])
+    run = DescentRun(theta=theta, history=[loss])
     limit = DIVERGENCE_FACTOR * max(abs(loss), 1.0)
     report, close = _progress(progress, steps)
     try:
@@ -406,9 +406,9 @@ def _descend(objective, theta: dict, lr: float, steps: int, progress: bool | Pro
             try:
                 loss, grads = objective(new)
             except (OverflowValueError, DomainError) as err:
-                run.theta, run.steps_run, run.last_step = new, t, _norm(step)
+                run.theta, run.steps_run, run.last_step = new, t, param_norm(step)
                 return _diverge(run, f"step {t}: {err.message}")
-            run.theta, run.steps_run, run.last_step = new, t, _norm(step)
+            run.theta, run.steps_run, run.last_step = new, t, param_norm(step)
             theta = new
             if not math.isfinite(loss):
                 return _diverge(run, f"step {t}: the loss is not finite ({loss})")
@@ -421,7 +421,7 @@ def _descend(objective, theta: dict, lr: float, steps: int, progress: bool | Pro
     return run
 
 
-def _diverge(run: _Run, reason: str) -> _Run:
+def _diverge(run: DescentRun, reason: str) -> DescentRun:
     run.diverged, run.reason = True, reason
     return run
 
@@ -446,7 +446,7 @@ def _progress(progress: bool | Progress, steps: int) -> tuple[Progress, Callable
     return report, bar.stop
 
 
-def _norm(arrays: Mapping[str, "np.ndarray"]) -> float:
+def param_norm(arrays: Mapping[str, "np.ndarray"]) -> float:
     """‖θ‖: the Euclidean norm of every entry of every array together."""
     import numpy as np
 
@@ -459,7 +459,7 @@ def _const_leaves(values: Mapping[str, "np.ndarray"]) -> dict:
     return {n: leaf(v, n, const=True) for n, v in values.items()}
 
 
-def _prediction_name(spec: "NetSpec") -> str | None:
+def prediction_name(spec: "NetSpec") -> str | None:
     names = [d.name for d in spec.forward]
     if "yhat" in names:
         return "yhat"
@@ -657,7 +657,7 @@ def symmetry_report(spec: "NetSpec", start: Mapping[str, "np.ndarray"],
 
 def relu_sites(spec: "NetSpec") -> list[tuple[str, E.Call, bool]]:
     """(definition name, relu call, hidden) for every relu in the forward pass."""
-    pred = _prediction_name(spec)
+    pred = prediction_name(spec)
     out = []
     with E.deep_recursion():
         for d in spec.forward:
