@@ -39,6 +39,7 @@ from .errors import GradcliError, ShapeError, SpecError
 SYMBOLIC_FULL_ENTRIES = 400  # up to this many wrt entries in all, every entry gets its own symbol
 SYMBOLIC_SAMPLE = 24  # entries per parameter kept symbolic beyond that
 SYMBOLIC_SECONDS = 30.0  # time bound of the whole symbolic column
+SYMBOLIC_MAX_WORK = 40_000  # numbers SymPy would carry (all param/input entries x examples): beyond, skip at once
 ONE_SIDED_LIMIT = 2000  # entries per parameter that get one-sided derivatives at a kink
 CHUNK_BYTES = 64 * 2**20  # memory for the perturbed intermediate values of one numeric chunk
 MAX_CHUNK_ENTRIES = 1024  # entries per numeric chunk (4 copies each)
@@ -280,11 +281,17 @@ def symbolic_column(spec, seed: int = 0, seconds: float = SYMBOLIC_SECONDS) -> S
             rng = np.random.default_rng([seed, zlib.crc32(name.encode())])
             chosen[name] = np.sort(rng.choice(n, size=SYMBOLIC_SAMPLE, replace=False))
     values = {name: np.full(np.shape(_value(spec, name)), np.nan) for name in spec.wrt}
-    try:
-        got = bounded(seconds, _symbolic_values, spec, chosen, fallback=None)
-        reason = None if got is not None else f"SymPy did not finish within {seconds:g} s"
-    except GradcliError as err:
-        got, reason = None, f"SymPy cannot build this loss: {err.message}"
+    work = _symbolic_work(spec)
+    if work > SYMBOLIC_MAX_WORK:
+        got, reason = None, (f"the loss carries {work:,} numbers through SymPy (entries x examples), more than "
+                             f"{SYMBOLIC_MAX_WORK:,}: too slow to build symbolically, so the backprop and numeric "
+                             "columns judge alone")
+    else:
+        try:
+            got = bounded(seconds, _symbolic_values, spec, chosen, fallback=None)
+            reason = None if got is not None else f"SymPy did not finish within {seconds:g} s"
+        except GradcliError as err:
+            got, reason = None, f"SymPy cannot build this loss: {err.message}"
     coverage, covered = {}, {}
     for name, n in sizes.items():
         covered[name] = np.zeros(np.shape(_value(spec, name)), bool)
@@ -301,6 +308,12 @@ def symbolic_column(spec, seed: int = 0, seconds: float = SYMBOLIC_SECONDS) -> S
                 f"{sum(sizes.values()):,} entries in all (more than {SYMBOLIC_FULL_ENTRIES}): a seeded sample of "
                 f"{chosen[name].size} entries is symbolic, every other entry a number")
     return SymbolicColumn(values, coverage, covered)
+
+
+def _symbolic_work(spec) -> int:
+    """How many numbers a SymPy build of the loss carries: every input and parameter entry, per example."""
+    entries = sum(int(np.size(v)) for v in spec.params.values()) + sum(int(np.size(v)) for v in spec.inputs.values())
+    return entries * _examples(spec)
 
 
 def entry_symbol_name(name: str, shape: tuple[int, ...], flat: int) -> str:

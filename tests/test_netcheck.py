@@ -255,3 +255,18 @@ def test_cli_exit_codes(files, monkeypatch):
     monkeypatch.setattr(N, "backprop_column", wrong)
     res = runner.invoke(app, ["check", str(good), "--json"])
     assert res.exit_code == 1 and json.loads(res.stdout)["gradient"]["W1"]["odd_one_out"] == "backprop"
+
+
+def test_a_loss_too_big_for_sympy_is_skipped_at_once_and_the_other_columns_judge(monkeypatch):
+    def no_sympy_build(*args, **kwargs):
+        raise AssertionError("the SymPy build should not be attempted")
+
+    monkeypatch.setattr(N, "SYMBOLIC_MAX_WORK", 10)
+    monkeypatch.setattr(N, "_symbolic_values", no_sympy_build)
+    spec = S.load("examples/sheet002_two_layer_sigmoid.yaml")
+    column = N.symbolic_column(spec)
+    for cov in column.coverage.values():
+        assert cov.path == "skipped" and "too slow to build symbolically" in cov.reason
+    r = N.check_net(spec, CheckOptions())
+    assert r.verdict == "agree"
+    assert all(g.symbolic_coverage.path == "skipped" for g in r.gradients.values())
