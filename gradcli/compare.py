@@ -30,6 +30,9 @@ ANALYTIC_TOL = 1e-9  # symbolic vs backprop: same formula, different rounding
 BUDGET_FACTOR = 4.0  # safety factor c on the numeric column's own error estimate
 ROUNDING = 64 * np.finfo(np.float64).eps  # relative rounding allowed on top of the estimate
 TINY = 1e-300
+# Two values closer than this in absolute terms agree: float64 rounding of the O(1) constants a formula
+# uses (sin(pi) is 1.2e-16, not 0) moves a derivative by that much whatever its own size.
+ABSOLUTE = 64 * np.finfo(np.float64).eps
 
 COLUMNS = ("symbolic", "backprop", "numeric")
 
@@ -68,7 +71,7 @@ def numeric_agrees(analytic, numeric, numeric_error, threshold: float = THRESHOL
     with np.errstate(all="ignore"):
         e = np.where(np.isfinite(e), np.abs(e), 0.0)
         big = np.maximum(np.maximum(np.abs(a), np.abs(n)), TINY)  # the 1e-300 floor of the relative error
-        budget = np.maximum(threshold * big, BUDGET_FACTOR * e + ROUNDING * big)
+        budget = np.maximum(np.maximum(threshold * big, BUDGET_FACTOR * e + ROUNDING * big), ABSOLUTE)
         ok = np.isfinite(a) & np.isfinite(n) & (np.abs(n - a) <= budget)
     return ok | (a == n)
 
@@ -86,7 +89,7 @@ def analytic_agree(symbolic, backprop, numeric_error=0.0, tol: float = ANALYTIC_
     with np.errstate(all="ignore"):
         big = np.maximum(np.maximum(np.abs(s), np.abs(b)), TINY)
         floor = np.minimum(np.where(np.isfinite(e), np.abs(e), 0.0), threshold * np.maximum(1.0, big))
-        ok = np.isfinite(s) & np.isfinite(b) & (np.abs(s - b) <= tol * big + floor)
+        ok = np.isfinite(s) & np.isfinite(b) & (np.abs(s - b) <= np.maximum(tol * big + floor, ABSOLUTE))
     return ok | (s == b)
 
 

@@ -20,7 +20,11 @@ The math, for one entry x_i with all other entries fixed (central differences):
   most (64·4 + 20·2 + 1) / 45 · k·eps·F / H ≈ 6.6·k·eps·F / H, with F = max(max|f|, max(1, |x_i|)·|R₂|)
   (the size of the terms of f that vary with x_i, even when f itself is small because they cancel);
 * where a domain boundary lies within H (ln x at x = 1e-4), the entry is done again with the small
-  step eps^(1/3)·max(1, |x_i|).
+  step eps^(1/3)·max(1, |x_i|);
+* an entry still not finite, or nonzero with an error estimate above 1% of its value (a pole or
+  boundary at a scale far below max(1, |x_i|): 2/z at z = 1e-8), is redone with steps 8, 64, ... times
+  smaller — while the step is still at least |x_i|, then only while that improves — and the estimate
+  with the smallest relative error is kept.
 
 Why not the textbook step eps^(1/3) with a single extrapolation: once extrapolated, the truncation error
 is O(h⁴), so such a small step only buys rounding error, eps·|f| / h ≈ 4e-11·|f|. A function such as
@@ -48,6 +52,10 @@ BatchedFunction = Callable[[np.ndarray], np.ndarray]
 
 EPS = float(np.finfo(np.float64).eps)
 STEP = 2.0**-10  # the largest central step, relative to max(1, |x|): about eps^(1/5)
+REFINE_TRIGGER = 1e-2  # an estimate whose own relative error exceeds this is unusable: redo it with smaller steps
+REFINE_TOL = 1e-8  # ... and keep shrinking the step while the estimate is worse than this
+REFINE_STEPS = 14  # at most this many times a step 8 times smaller (down to about 2.3e-16·max(1, |x|))
+TINY_VALUE = 1e-300
 RETRY_STEP = EPS ** (1 / 3)  # the smaller step for entries whose neighbourhood leaves the domain
 ONE_SIDED_STEP = EPS ** (1 / 3)  # the largest one-sided step, relative to max(1, |x|)
 ROUNDING_ULPS = 4.0  # assumed error of one evaluation of f, in ulps of its value
@@ -203,7 +211,43 @@ def gradient(f: BatchedFunction, x, *, chunk_bytes: int = DEFAULT_CHUNK_BYTES) -
         v, e, more = _central(f, flat, shape, retry, H[retry], chunk_bytes)
         value[retry], error[retry] = v, e
         evaluations += more
+    evaluations += _refine(f, flat, shape, value, error, H, chunk_bytes)
     return FDResult(value.reshape(shape), error.reshape(shape), H.reshape(shape), evaluations)
+
+
+def _refine(f: BatchedFunction, flat: np.ndarray, shape: tuple[int, ...], value: np.ndarray, error: np.ndarray,
+            H: np.ndarray, chunk_bytes: int) -> int:
+    """Entries whose estimate is not finite, or nonzero but unusable (error > REFINE_TRIGGER·|value|), are
+    redone with steps H·8⁻ᵏ (k = 1..REFINE_STEPS), keeping the estimate with the smallest relative error
+    (value, error and H are updated in place); returns the extra evaluations.
+
+    A feature at a scale far below max(1, |x|) — the pole of 2/z at z = 1e-8, the boundary of sqrt(y) at
+    y = 1e-8 — lies inside every default step; only a step below |x| sees the function as smooth. So an
+    entry keeps shrinking its step while the step is still at least |x| (x ≠ 0), and after that only while
+    it improves. A value below its own error bar is rounding noise (a gradient that is 0 up to noise),
+    not a feature smaller than the step: it is left alone.
+    """
+    def relative(v, e):
+        with np.errstate(all="ignore"):
+            return np.where(np.isfinite(v) & np.isfinite(e), e / np.maximum(np.abs(v), TINY_VALUE), np.inf)
+
+    evaluations = 0
+    with np.errstate(all="ignore"):
+        # unusable but above its own error bar (a pole's garbage), as opposed to a value lost in rounding noise
+        doubtful = ~np.isfinite(value) | ((error > REFINE_TRIGGER * np.abs(value)) & (np.abs(value) > error))
+    todo = np.flatnonzero(doubtful & np.isfinite(flat))
+    step = H.copy()
+    for _ in range(REFINE_STEPS):
+        if not todo.size:
+            break
+        step[todo] = step[todo] / 8.0
+        v, e, more = _central(f, flat, shape, todo, step[todo], chunk_bytes)
+        evaluations += more
+        better = relative(v, e) < relative(value[todo], error[todo])
+        value[todo[better]], error[todo[better]], H[todo[better]] = v[better], e[better], step[todo[better]]
+        coarse = (step[todo] >= np.abs(flat[todo])) & (flat[todo] != 0)
+        todo = todo[(relative(value[todo], error[todo]) > REFINE_TOL) & (better | coarse)]
+    return evaluations
 
 
 def _central(f: BatchedFunction, flat: np.ndarray, shape: tuple[int, ...], idx: np.ndarray, H: np.ndarray,

@@ -42,7 +42,9 @@ def softplus_grad(W, x):
 def test_a_correct_gradient_passes_everywhere(x):
     r = check_grad(rosen, rosen_grad, x)
     assert r.ok and r.verdict == "agree" and r.odd_one_out is None and r.kinks == []
-    big = np.abs(r.analytic) > 1e-8  # near 0 the budget is absolute: 3e-194 against 0 is a relative error of 1
+    # Near 0 the numeric column's accuracy is absolute (rounding ~ eps·|f|/h ~ 3e-13 here): an entry of 2e-7
+    # is known to ~1e-6 relative, 3e-194 against 0 is a relative error of 1. Entries above 1e-4 must be tight.
+    big = np.abs(r.analytic) > 1e-4
     assert np.all(r.rel_error[big] <= 1e-6)
     assert r.analytic.shape == r.numeric.shape == x.shape
     assert r.disagreeing == []

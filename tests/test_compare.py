@@ -104,7 +104,8 @@ def test_analytic_columns_agree_only_to_rounding():
     assert analytic_agree(1.0, 1.0 + 1e-12)
     assert not analytic_agree(1.0, 1.0 + 1e-8)
     assert analytic_agree(0.0, 1e-17, 1e-10)  # both zero as far as any column can tell
-    assert not analytic_agree(0.0, 1e-17, 0.0)
+    assert analytic_agree(0.0, 1e-17, 0.0)  # below the absolute rounding floor (64 eps)
+    assert not analytic_agree(0.0, 1e-12, 0.0)
     assert not analytic_agree(1.0, 2.0, 10.0)  # a coarse numeric column never excuses a real difference
 
 
@@ -293,4 +294,14 @@ def test_subnormal_differences_are_below_the_relative_error_floor():
 
     v = judge(5e-324, 5e-324, 0.0, 0.0)
     assert v.verdict == "agree"
-    assert judge(1e-290, 1e-290, 0.0, 0.0).verdict == "disagree"
+    assert judge(1e-10, 1e-10, 0.0, 0.0).verdict == "disagree"  # above the absolute rounding floor
+
+
+def test_rounding_of_constants_is_not_a_mismatch():
+    # x*(x + asin(0.5*sin(pi))) at 0: SymPy's exact sin(pi) = 0 gives 0; float64 gives 6.1e-17 (backprop and
+    # finite differences agree on it): a difference that is float64 rounding, not a wrong derivative.
+    from gradcli.compare import judge
+
+    v = judge(0.0, 6.123233995736766e-17, 6.123233989956236e-17, 9.6e-23)
+    assert v.verdict == "agree"
+    assert judge(0.0, 1e-9, 1e-9, 1e-20).verdict == "disagree"
