@@ -19,6 +19,9 @@ from .errors import TimeBoundError
 
 _NO_FALLBACK = object()
 _EXHAUSTED = (RecursionError, MemoryError)  # SymPy's ways of blowing up besides taking forever
+# After the bound, the alarm repeats at this interval until `fn` stops: a raise that lands where Python
+# cannot propagate it (a __del__, a weakref or GC callback: "Exception ignored in ...") is not the last one.
+REPEAT = 0.05
 
 
 class _Expired(BaseException):
@@ -70,7 +73,7 @@ def _with_alarm(seconds: float, fn: Callable[..., Any], args: tuple, kw: dict, f
 
     try:
         signal.signal(signal.SIGALRM, on_alarm)
-        signal.setitimer(signal.ITIMER_REAL, seconds if ours_first else previous_delay)
+        signal.setitimer(signal.ITIMER_REAL, seconds if ours_first else previous_delay, REPEAT)
         try:
             return fn(*args, **kw)
         finally:
