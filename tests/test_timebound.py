@@ -129,3 +129,26 @@ def test_outside_the_main_thread_the_function_runs_unbounded():
     thread.start()
     thread.join()
     assert results == ["finished"]
+
+
+@pytest.mark.skipif(not can_bound(), reason="needs SIGALRM in the main thread")
+def test_a_swallowed_alarm_is_not_the_last_one():
+    """A raise that lands where Python cannot propagate it (here: swallowed once) must not end the bound."""
+
+    def stubborn():
+        swallowed = 0
+        end = time.monotonic() + 5
+        while time.monotonic() < end:
+            try:
+                while time.monotonic() < end:
+                    pass
+            except BaseException:
+                if swallowed:
+                    raise
+                swallowed += 1
+        return "finished"
+
+    start = time.monotonic()
+    assert bounded(0.3, stubborn, fallback="late") == "late"
+    assert time.monotonic() - start < 0.3 + 0.5
+    assert signal.getitimer(signal.ITIMER_REAL) == (0.0, 0.0)
