@@ -8,7 +8,7 @@ from typing import Annotated, Optional
 import typer
 
 from . import app
-from .output import Format, FormatOption, JsonOption, pick_format, run, show_progress
+from .output import Format, FormatOption, JsonOption, pick_format, require_format, run, show_progress
 
 
 @app.command(help=(
@@ -42,13 +42,9 @@ def descent(
 
     def compute():
         from ..descent import descent as run_descent, landscape
-        from ..errors import GradcliError
         from ..plot import parse_size
-        from ..render import renderer
 
-        if renderer("DescentResult", fmt.value) is None:
-            raise GradcliError(f"--format {fmt.value} is not available for descent (table, json or markdown)",
-                               where="--format")
+        require_format("DescentResult", fmt, "descent")
         pixels = parse_size(size)
         if plot is not None:
             from ..render.plot import check_image_target

@@ -77,6 +77,15 @@ def fail(err: GradcliError, json_mode: bool, usage_hint: bool = False) -> int:
     return 2
 
 
+def require_format(result_class: str, fmt: Format, command: str) -> None:
+    """Exit 2 before any work when `command` has no renderer for `fmt` (e.g. no LaTeX for plot)."""
+    from ..render import FORMATS, renderer
+
+    if renderer(result_class, fmt.value) is None:
+        have = ", ".join(f for f in FORMATS if renderer(result_class, f) is not None)
+        raise GradcliError(f"--format {fmt.value} is not available for {command} ({have})", where="--format")
+
+
 def run(compute, fmt: Format, exit_code=lambda result: 0) -> None:
     """Call `compute()`, render its result, and exit with `exit_code(result)`; GradcliError exits 2."""
     try:

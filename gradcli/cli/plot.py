@@ -8,7 +8,7 @@ from typing import Annotated, Optional
 import typer
 
 from . import app
-from .output import Format, FormatOption, JsonOption, pick_format, run
+from .output import Format, FormatOption, JsonOption, pick_format, require_format, run
 
 
 @app.command(help=(
@@ -45,12 +45,8 @@ def plot(
 
     def compute():
         from ..plot import parse_size, plot as sample
-        from ..render import renderer
-        from ..errors import GradcliError
 
-        if renderer("PlotData", fmt.value) is None:
-            raise GradcliError(f"--format {fmt.value} is not available for plot (table, json or markdown)",
-                               where="--format")
+        require_format("PlotData", fmt, "plot")
         pixels = parse_size(size)
         if output is not None:
             from ..render.plot import check_image_target

@@ -34,6 +34,9 @@ def render(result: Any, fmt: str) -> Any:
     return fn(result)
 
 
+FORMATS = ("table", "json", "markdown", "latex")
+
+
 def renderer(result_class: str, fmt: str):
     """The function rendering `result_class` in `fmt`: from its module, else from `<module>_doc`, else None."""
     base = MODULES.get(result_class)

@@ -102,7 +102,7 @@ def tex_text(text: Any) -> str:
 
 
 def _accented(ch: str) -> str:
-    """é -> \\'{e}; a character with no LaTeX form -> [U+XXXX]."""
+    """é -> \\'{e}; a character with no LaTeX form -> its code point, [U+00E9] style."""
     parts = unicodedata.normalize("NFD", ch)
     if len(parts) == 2 and parts[0].isascii() and parts[0].isalpha() and parts[1] in _ACCENTS:
         base = {"i": r"\i", "j": r"\j"}.get(parts[0], parts[0])
