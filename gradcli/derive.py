@@ -179,7 +179,7 @@ def _symbolic(output: Node, defs: Mapping[str, Node], names: list[str], point: M
         totals = S.partials(expr, [syms[n] for n in names], simplify_seconds=max(0.1, seconds / len(names)))
         system = None
     ordered = [totals[n] for n in names]
-    values = S.compile_numeric(ordered, [syms[n] for n in names])(*[point[n] for n in names])
+    values = S.compile_point(ordered, [syms[n] for n in names])(*[point[n] for n in names])
     out: dict[str, tuple[str, str, float | None]] = {}
     for n, formula, val in zip(names, ordered, values):
         out[n] = (S.to_text(formula), S.latex(formula), _finite_or_none(val))
@@ -193,8 +193,8 @@ def _chain_rules(S, system, names: list[str], point: Mapping[str, float], totals
     rules: list[ChainRule] = []
     env = system.values(point)
     for var in names:
-        factors = [ChainFactor(t.via, S.to_text(t.outer), float(S.value(t.outer, env)), S.to_text(t.inner),
-                               float(S.value(t.inner, env)), S.latex(t.outer), S.latex(t.inner))
+        factors = [ChainFactor(t.via, S.to_text(t.outer), S.point_value(t.outer, env), S.to_text(t.inner),
+                               S.point_value(t.inner, env), S.latex(t.outer), S.latex(t.inner))
                    for t in system.terms(var)]
         chain_sum = S.simplified(system.chain_sum(var), seconds=seconds)
         formula, total_latex, value = totals[var]

@@ -25,6 +25,7 @@ from typing import Any, Mapping, Sequence
 
 from .errors import BindingError, GradcliError, ParseError, ShapeError
 from .expr import Index, Node, free_names, parse, walk
+from .lambdify_forms import numpy_modules
 
 INDEX_LETTERS = "ijklmnop"
 MAX_ENTRIES = 4096  # entries of a Jacobian checked entry by entry (index formulas, claim_entry)
@@ -220,7 +221,7 @@ def numeric_function(exprs: Sequence[Any], syms: Sequence[Any]):
         return bounded(2.0, sympy.cse, items, list=False, fallback=((), items), catch=(Exception,))
 
     try:
-        fn = sympy.lambdify([safe[s] for s in syms], prepared, modules=[S.NUMPY_FORMS, S.numpy_namespace()], cse=bounded_cse,
+        fn = sympy.lambdify([safe[s] for s in syms], prepared, modules=list(numpy_modules()), cse=bounded_cse,
                             dummify=False)
     except Exception as err:  # SymPy's printers raise assorted errors for what NumPy cannot compute
         raise GradcliError(f"cannot compile the formula for NumPy: {err}") from None

@@ -44,6 +44,7 @@ from . import definitions as D
 from . import symbolic as S
 from .errors import GradcliError, ShapeError, SpecError
 from .expr import Node, free_names
+from .lambdify_forms import numpy_modules
 from .spec import Claim, NetSpec, ProblemFile, load_problem, parse_claim_formula
 
 SYMBOLIC_SECONDS = 1.0  # time bound of SymPy's simplification of one difference
@@ -1027,7 +1028,7 @@ class _Checker:
         all_syms = [s for n in variables for s in S.flat_symbols(env[n])]
         safe = {s: sympy.Symbol(f"_a{k}", real=True) for k, s in enumerate(all_syms)}
         return sympy.lambdify([safe[s] for s in all_syms], [e.xreplace(safe) for e in (loss, *grads)],
-                              modules=[_STEP_FORMS, S.NUMPY_FORMS, S.numpy_namespace()], cse=True, dummify=False)
+                              modules=[_STEP_FORMS, *numpy_modules()], cse=True, dummify=False)
 
     def _objective(self, fn: Callable, trained: list[str], variables: list[str],
                    fixed: Mapping[str, np.ndarray]) -> Callable:

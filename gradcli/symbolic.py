@@ -8,7 +8,8 @@ value acts as a scalar in element-wise operations. All variables are real symbol
 What it gives the rest of gradcli:
 - `to_sympy(node, env)`, `symbol(name)`, `entry_symbols(name, shape)`;
 - `partial`, `partials` (simplified within a time bound, never made longer), `simplified`;
-- `compile_numeric(exprs, syms)` (lambdify with cse and dummified arguments) and `value(expr, env)`;
+- `compile_numeric(exprs, syms)` (lambdify with cse and dummified arguments, NumPy) and `value(expr, env)`;
+  `compile_point` and `point_value` for one point on Python floats (no NumPy);
 - `to_text` (gradcli's own syntax), `pretty` (Unicode), `latex` (σ, ReLU, ⊙, ᵀ);
 - `chain_rule(output, where)`: the multivariate chain rule through named intermediates;
 - `equivalent(a, b, syms, points)`: symbolic and numeric equivalence of two formulas;
@@ -21,12 +22,12 @@ from __future__ import annotations
 
 import functools
 import math
+import numbers
 import random
 from dataclasses import dataclass, field
 from fractions import Fraction
-from typing import Any, Callable, Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping, Sequence
 
-import numpy as np
 import sympy
 from mpmath.libmp import prec_to_dps
 from sympy.core.function import ArgumentIndexError
@@ -37,7 +38,11 @@ from . import definitions as D
 from . import functions as F
 from .errors import BindingError, DefinitionError, DomainError, GradcliError, ShapeError, TimeBoundError
 from .expr import Binary, Call, Const, Index, Name, Node, Num, Transpose, Unary, deep_recursion, walk
+from .lambdify_forms import math_modules, numpy_modules
 from .timebound import bounded
+
+if TYPE_CHECKING:
+    import numpy as np
 
 # A tensor bigger than this is refused by the symbolic column (TimeBoundError: callers skip the column).
 MAX_SYMBOLIC_ENTRIES = 40_000
@@ -273,35 +278,6 @@ class logsumexp(sympy.Function):
 CUSTOM_FUNCTIONS = (sigmoid, relu, softplus, logsumexp)
 
 
-def _np_sigmoid(x):
-    e = np.exp(-np.abs(x))
-    return np.where(np.asarray(x) >= 0, 1 / (1 + e), e / (1 + e))
-
-
-def _np_relu(x):
-    return np.where(np.isnan(x), x, np.maximum(x, 0.0))
-
-
-def _np_softplus(x):
-    return np.logaddexp(0.0, x)
-
-
-def _np_logsumexp(*args):
-    a = np.stack(np.broadcast_arrays(*[np.asarray(v, dtype=float) for v in args]))
-    m = np.max(a, axis=0)
-    safe = np.where(np.isfinite(m), m, 0.0)
-    return np.where(np.isfinite(m), safe + np.log(np.sum(np.exp(a - safe), axis=0)), m)
-
-
-# The NumPy forms of the custom functions, for lambdify (the built-ins are NumPy's own).
-NUMPY_FORMS: dict[str, Callable] = {
-    "sigmoid": _np_sigmoid,
-    "relu": _np_relu,
-    "step": lambda x: (np.asarray(x, dtype=float) > 0).astype(float),
-    "sgn": np.sign,
-    "softplus": _np_softplus,
-    "logsumexp": _np_logsumexp,
-}
 
 # ============================================================================ tree -> SymPy
 
@@ -316,7 +292,7 @@ def entry_symbols(name: str, shape: Sequence[int] | tuple = ()) -> Value:
     shape = tuple(shape)
     if shape == ():
         return symbol(name)
-    if len(shape) > 2 or not all(isinstance(s, (int, np.integer)) and not isinstance(s, bool) and s > 0
+    if len(shape) > 2 or not all(isinstance(s, numbers.Integral) and not isinstance(s, bool) and s > 0
                                  for s in shape):
         raise ShapeError(f"{name!r} has shape {list(shape)}; shapes are [], [n] or [m, n] with positive sizes")
     _check_size(math.prod(shape), f"{name!r} of shape {list(shape)}")
@@ -376,7 +352,9 @@ def _coerce(name: str, v: Any) -> Value:
         return sympy.Integer(v)
     if isinstance(v, float):
         return sympy.Float(v)
-    if isinstance(v, (np.ndarray, list, tuple)):
+    if isinstance(v, (list, tuple)) or hasattr(v, "__array__"):
+        import numpy as np
+
         a = np.asarray(v, dtype=float)
         if a.ndim == 0:
             return sympy.Float(float(a))
@@ -733,48 +711,65 @@ def _candidate(step: Callable, expr: sympy.Expr) -> tuple[sympy.Expr, tuple[int,
 # ============================================================================ numbers from formulas
 
 
-def numpy_namespace():
-    """NumPy for lambdify as the module object, not the string 'numpy': lambdify then reads the module's
-    namespace as it is instead of running `from numpy import *`, which loads NumPy's lazy submodules
-    (~0.2 s of a derive's start-up)."""
-    return np
-
-
 @_deep
 def compile_numeric(exprs: Sequence[Value], syms: Sequence[sympy.Symbol], *,
                     cse_seconds: float = 2.0) -> Callable[..., list]:
     """A NumPy function of `syms` (in order) returning the value of every expression: floats for scalars,
-    float arrays of the matrix's shape for matrices.
+    float arrays of the matrix's shape for matrices; arguments may be arrays (element-wise).
 
     Built with `lambdify(cse=...)`: common subexpressions are computed once (the search for them is
     time-bounded), and the arguments are renamed `_a0, _a1, ...` first (like dummify=True), so user names
-    such as `where`, `lambda_` or `x[0]` cannot clash with anything in the generated code. Values outside the domain come back as nan or inf (never a warning);
-    compiling or calling errors are GradcliError.
+    such as `where`, `lambda_` or `x[0]` cannot clash with anything in the generated code. Values outside
+    the domain come back as nan or inf (never a warning); compiling or calling errors are GradcliError.
     """
     exprs = [_frozen(as_scalar(e)) for e in exprs]
-    syms = list(syms)
     return _compiled(tuple(exprs), tuple(syms), cse_seconds)
+
+
+@_deep
+def compile_point(exprs: Sequence[Value], syms: Sequence[sympy.Symbol], *,
+                  cse_seconds: float = 2.0) -> Callable[..., list[float]]:
+    """Like compile_numeric for scalar formulas at one point: Python floats (float64 too) through the
+    `math` module, so NumPy is never imported (derive's symbolic column runs this in gradcli.prefork's
+    child). A formula undefined at the point (ln 0, 1/0, sqrt(-1), overflow) is nan, and only that one:
+    when the joint evaluation fails, each formula is evaluated on its own.
+    """
+    exprs = [as_scalar(e) for e in exprs]
+    if any(shape_of(e) for e in exprs):
+        raise ShapeError("compile_point takes scalar formulas; use compile_numeric for matrices")
+    return _compiled_point(tuple(exprs), tuple(syms), cse_seconds)
+
+
+def _lambdified(exprs: tuple, syms: tuple, modules: Sequence, cse_seconds: float) -> Callable:
+    """lambdify with time-bounded cse, the arguments renamed to names of our own first (what
+    dummify=True does, at a third of its cost): user names such as `where`, `lambda_`, `numpy` or `x[0]`
+    never reach the generated code."""
+    def bounded_cse(items):
+        return bounded(cse_seconds, sympy.cse, items, list=False, fallback=((), items), catch=(Exception,))
+
+    safe = {s: sympy.Symbol(f"_a{k}", real=True) for k, s in enumerate(syms)}
+    renamed = [e.xreplace(safe) for e in exprs]
+    try:
+        return sympy.lambdify([safe[s] for s in syms], renamed, modules=list(modules), cse=bounded_cse)
+    except Exception as err:  # SymPy's printers raise assorted errors for what they cannot compute
+        raise GradcliError(f"cannot compile the formula for numbers: {err}") from None
+
+
+def _checked_arity(values: tuple, syms: tuple) -> None:
+    if len(values) != len(syms):
+        names = ", ".join(str(s) for s in syms)
+        raise BindingError(f"expected {len(syms)} values ({names}), got {len(values)}")
 
 
 @functools.lru_cache(maxsize=512)
 def _compiled(exprs: tuple, syms: tuple, cse_seconds: float) -> Callable[..., list]:
-    def bounded_cse(items):
-        return bounded(cse_seconds, sympy.cse, items, list=False, fallback=((), items), catch=(Exception,))
+    import numpy as np
 
-    # The arguments get names of our own (what dummify=True does, at a third of its cost): user names such
-    # as `where`, `lambda_`, `numpy` or `x[0]` never reach the generated code.
-    safe = {s: sympy.Symbol(f"_a{k}", real=True) for k, s in enumerate(syms)}
-    renamed = [e.xreplace(safe) for e in exprs]
-    try:
-        fn = sympy.lambdify([safe[s] for s in syms], renamed, modules=[NUMPY_FORMS, numpy_namespace()], cse=bounded_cse)
-    except Exception as err:  # SymPy's printers raise assorted errors for what NumPy cannot compute
-        raise GradcliError(f"cannot compile the formula for NumPy: {err}") from None
+    fn = _lambdified(exprs, syms, numpy_modules(), cse_seconds)
     shapes = [shape_of(e) for e in exprs]
-    names = ", ".join(str(s) for s in syms)
 
     def evaluate(*values: float) -> list:
-        if len(values) != len(syms):
-            raise BindingError(f"expected {len(syms)} values ({names}), got {len(values)}")
+        _checked_arity(values, syms)
         try:
             args = [np.float64(v) for v in values]
         except (TypeError, ValueError) as err:
@@ -789,11 +784,47 @@ def _compiled(exprs: tuple, syms: tuple, cse_seconds: float) -> Callable[..., li
     return evaluate
 
 
+# What Python's math raises outside a domain (ValueError: ln(0); ArithmeticError: 1/0, overflow) or on
+# the complex number a negative base to a fractional power gives (TypeError).
+_MATH_FAILURES = (ArithmeticError, ValueError, TypeError)
+
+
+@functools.lru_cache(maxsize=512)
+def _compiled_point(exprs: tuple, syms: tuple, cse_seconds: float) -> Callable[..., list[float]]:
+    fn = _lambdified(exprs, syms, math_modules(), cse_seconds)
+
+    def evaluate(*values: float) -> list[float]:
+        _checked_arity(values, syms)
+        try:
+            args = [float(v) for v in values]
+        except (TypeError, ValueError) as err:
+            raise BindingError(f"values must be numbers: {err}") from None
+        try:
+            out = fn(*args)
+        except _MATH_FAILURES:
+            if len(exprs) == 1:
+                return [math.nan]
+            return [_compiled_point((e,), syms, cse_seconds)(*args)[0] for e in exprs]
+        except Exception as err:  # any other failure of the generated code is reported, not raised raw
+            raise GradcliError(f"cannot evaluate the formula numerically: {err}") from None
+        return [_real(o) for o in out]
+
+    return evaluate
+
+
+def _real(v: Any) -> float:
+    if isinstance(v, complex):
+        return v.real if v.imag == 0 else math.nan
+    return float(v)
+
+
 def _frozen(e: Value) -> Value:
     return sympy.ImmutableMatrix(e) if isinstance(e, sympy.MatrixBase) else e
 
 
 def _to_number(v: Any, shape: tuple[int, ...]) -> float | np.ndarray:
+    import numpy as np
+
     if shape:
         a = np.asarray(v)
         if np.iscomplexobj(a):
@@ -807,12 +838,24 @@ def _to_number(v: Any, shape: tuple[int, ...]) -> float | np.ndarray:
 
 @_deep
 def value(expr: Value, env: Mapping[str, float]) -> float | np.ndarray:
-    """The numeric value of expr with every free symbol taken from env by name."""
+    """The numeric value of expr with every free symbol taken from env by name (NumPy; matrices too)."""
+    syms = _bound_symbols(expr, env)
+    return compile_numeric([expr], syms)(*[env[str(s)] for s in syms])[0]
+
+
+@_deep
+def point_value(expr: Value, env: Mapping[str, float]) -> float:
+    """The value of a scalar expr at the point env (name -> float), through compile_point: no NumPy."""
+    syms = _bound_symbols(expr, env)
+    return compile_point([expr], syms)(*[env[str(s)] for s in syms])[0]
+
+
+def _bound_symbols(expr: Value, env: Mapping[str, float]) -> list:
     syms = sorted(_free_symbols(expr), key=str)
     missing = [str(s) for s in syms if str(s) not in env]
     if missing:
         raise BindingError(f"no value for {', '.join(missing)}")
-    return compile_numeric([expr], syms)(*[env[str(s)] for s in syms])[0]
+    return syms
 
 
 def _free_symbols(expr: Value) -> set:
@@ -1018,7 +1061,7 @@ class ChainRule:
             raise BindingError(f"no value for {', '.join(missing)}")
         env = {n: float(at[n]) for n in self.inputs}
         for name in self.order:
-            env[name] = float(value(self.definitions[name], env))
+            env[name] = point_value(self.definitions[name], env)
         return env
 
     def upstream(self, name: str) -> sympy.Expr:
@@ -1168,6 +1211,8 @@ def equivalent(a: Value, b: Value, syms: Sequence[sympy.Symbol], sample_points: 
     confirmed at 30 significant digits before it counts, so rounding alone never makes a counterexample.
     Equal when SymPy proves it or every usable point agrees (at least one point is needed).
     """
+    import numpy as np
+
     a, b = as_scalar(a), as_scalar(b)
     sa, sb = shape_of(a), shape_of(b)
     if sa != sb:
