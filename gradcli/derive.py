@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from typing import Mapping
 
 from . import definitions as D
+from . import prefork
 from .bindings import Binding, bind
 from .errors import BindingError, GradcliError, TimeBoundError
 from .expr import Node, parse, to_text
@@ -99,13 +100,16 @@ def derive(expression: str, at: str | Mapping[str, float] | None = None, where: 
     binding = _bind(at, names)
     point = binding.values
 
+    # The symbolic column goes to the child process the CLI forked at start-up, if there is one (it has
+    # been importing SymPy meanwhile); otherwise it runs here, after the other two, at job.result().
+    job = prefork.submit(_symbolic, output, defs, names, point, simplify_seconds)
     backprop, value, graph = _backprop(output, defs, order, point, expression)
+    numeric, numeric_err, one_sided = _numeric(output, defs, order, names, point, graph.has_kink)
     try:
-        symbolic, chain, sym_note = _symbolic(output, defs, names, point, simplify_seconds)
+        symbolic, chain, sym_note = job.result()
     except TimeBoundError as err:  # SymPy could not differentiate in time: the other two columns still judge
         symbolic = {n: ("(not available)", "", None) for n in names}
         chain, sym_note = [], f"symbolic column not available: {err.message}"
-    numeric, numeric_err, one_sided = _numeric(output, defs, order, names, point, graph.has_kink)
 
     from .compare import judge
 

@@ -21,6 +21,10 @@ class GradcliError(Exception):
         head = f"{self.where}: {self.message}" if self.where else self.message
         return f"{head}\n{self.detail}" if self.detail else head
 
+    def __reduce__(self):
+        """Pickle every attribute (a job in gradcli.prefork's child process sends its error back whole)."""
+        return _restore, (type(self), self.args, self.__dict__)
+
     def to_json(self) -> dict:
         out = {"message": self.message, "where": self.where}
         if self.detail:
@@ -66,6 +70,13 @@ class SpecError(GradcliError):
 
 class TimeBoundError(GradcliError):
     """A symbolic step that did not finish within its time bound and has no fallback."""
+
+
+def _restore(cls: type, args: tuple, state: dict) -> GradcliError:
+    err = cls.__new__(cls)
+    Exception.__init__(err, *args)
+    err.__dict__.update(state)
+    return err
 
 
 def _caret(text: str, column: int) -> str:
