@@ -1,5 +1,5 @@
 """`python -m gradcli` runs the command-line tool."""
 
-from gradcli.cli import main
+from gradcli.entry import main
 
 main()
