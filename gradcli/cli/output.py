@@ -46,7 +46,7 @@ def console(stderr: bool = False):
     from rich.console import Console
 
     no_color = bool(os.environ.get("NO_COLOR")) or not (sys.stderr if stderr else sys.stdout).isatty()
-    return Console(stderr=stderr, no_color=no_color, highlight=False, soft_wrap=False,
+    return Console(stderr=stderr, no_color=no_color, highlight=False, soft_wrap=False, emoji=False,
                    width=None if (sys.stderr if stderr else sys.stdout).isatty() else 120)
 
 
@@ -87,7 +87,14 @@ def require_format(result_class: str, fmt: Format, command: str) -> None:
 
 
 def run(compute, fmt: Format, exit_code=lambda result: 0) -> None:
-    """Call `compute()`, render its result, and exit with `exit_code(result)`; GradcliError exits 2."""
+    """Call `compute()`, render its result, and exit with `exit_code(result)`; GradcliError exits 2.
+
+    Rich is imported before computing, not while rendering: with derive's symbolic column in a child
+    process (gradcli.prefork), that import then overlaps the wait for the child instead of following it.
+    """
+    if fmt == Format.table:
+        import rich.console  # noqa: F401
+        import rich.table  # noqa: F401
     try:
         result = compute()
     except GradcliError as err:
