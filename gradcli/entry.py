@@ -21,19 +21,21 @@ HELP_OPTIONS = frozenset({"-h", "--help"})
 
 
 def main() -> None:
-    args = sys.argv[1:]
-    modules = PREFORK_MODULES.get(args[0]) if args else None
-    if modules and not HELP_OPTIONS.intersection(args):
-        from . import prefork
-
-        prefork.start(modules)
-    from .cli import main as cli_main
-
     try:
+        args = sys.argv[1:]
+        modules = PREFORK_MODULES.get(args[0]) if args else None
+        if modules and not HELP_OPTIONS.intersection(args):
+            from . import prefork
+
+            prefork.start(modules)
+        from .cli import main as cli_main
+
         cli_main()
         code = 0
     except SystemExit as done:
         code = exit_status(done.code)
+    except KeyboardInterrupt:  # before the CLI's own handler is in place (Ctrl-C during the imports)
+        code = 130
     atexit._run_exitfuncs()
     for stream in (sys.stdout, sys.stderr):
         try:
