@@ -26,6 +26,7 @@ import os
 import pickle
 import select
 import signal
+import threading
 import time
 from typing import Any, Callable, Sequence
 
@@ -40,7 +41,7 @@ class _Child:
 
     def __init__(self, pid: int, job_fd: int, answer_fd: int):
         self.pid = pid
-        self.job_fd = job_fd
+        self.job_fd = job_fd  # -1 once handed over: closed after the job is written, by whoever wrote it
         self.answer_fd = answer_fd
         self.used = False
         self.reaped = False
@@ -51,7 +52,8 @@ class _Child:
             return
         self.reaped = True
         for fd in (self.job_fd, self.answer_fd):
-            _close(fd)
+            if fd >= 0:
+                _close(fd)
         try:
             os.kill(self.pid, signal.SIGKILL)
         except OSError:
@@ -128,19 +130,19 @@ class Job:
     """A submitted job: `result()` waits for the child's answer, or runs `fn` here when there is no child."""
 
     def __init__(self, fn: Callable[..., Any], args: tuple, kwargs: dict, child: _Child | None,
-                 pending: bytes = b""):
+                 pending: int = 0):
         self.fn = fn
         self.args = args
         self.kwargs = kwargs
         self.child = child
-        self.pending = pending  # the part of the pickled job the pipe could not take yet
+        self.pending = pending  # bytes of the pickled job the pipe could not take at once (a thread sends them)
         self.in_child = child is not None
 
     def result(self) -> Any:
         if self.child is None:
             return self.fn(*self.args, **self.kwargs)
         child, self.child = self.child, None
-        answer = _answer(child, self.pending)
+        answer = _answer(child)
         if answer is None:  # the child failed: compute here, with the same result
             self.in_child = False
             return self.fn(*self.args, **self.kwargs)
@@ -162,29 +164,41 @@ def submit(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Job:
     except Exception:  # noqa: BLE001 - not picklable: run it here
         child.stop()
         return Job(fn, args, kwargs, None)
-    # Write what the pipe takes now without blocking (the child reads only after its imports); the rest
-    # goes when the answer is awaited.
-    os.set_blocking(child.job_fd, False)
+    # Write what the pipe takes now without blocking, and close it: the child starts the job as soon as
+    # its imports are done. A job bigger than the pipe's buffer is finished by a thread that owns the pipe
+    # from then on (the child reads only after its imports; submit must not wait for that).
+    fd, child.job_fd = child.job_fd, -1
+    os.set_blocking(fd, False)
     sent = 0
     try:
         while sent < len(data):
-            sent += os.write(child.job_fd, data[sent:sent + _CHUNK])
+            sent += os.write(fd, data[sent:sent + _CHUNK])
     except BlockingIOError:
-        pass
+        threading.Thread(target=_feed, args=(fd, data[sent:]), daemon=True).start()
+        return Job(fn, args, kwargs, child, len(data) - sent)
     except OSError:
+        _close(fd)
         child.stop()
         return Job(fn, args, kwargs, None)
-    return Job(fn, args, kwargs, child, data[sent:])
+    _close(fd)
+    return Job(fn, args, kwargs, child)
 
 
-def _answer(child: _Child, pending: bytes) -> tuple[str, Any] | None:
-    """The child's unpickled answer, or None if it failed; the child is reaped either way."""
-    deadline = time.monotonic() + HARD_LIMIT
+def _feed(fd: int, rest: bytes) -> None:
+    """The rest of a big job, written blocking from a thread; a child that died ends it (EPIPE)."""
     try:
-        os.set_blocking(child.job_fd, True)
-        _write_all(child.job_fd, pending)
-        _close(child.job_fd)
-        data = _read_all(child.answer_fd, deadline)
+        os.set_blocking(fd, True)
+        _write_all(fd, rest)
+    except OSError:
+        pass
+    finally:
+        _close(fd)
+
+
+def _answer(child: _Child) -> tuple[str, Any] | None:
+    """The child's unpickled answer, or None if it failed; the child is reaped either way."""
+    try:
+        data = _read_all(child.answer_fd, time.monotonic() + HARD_LIMIT)
     except TimeoutError:
         child.stop()
         raise TimeBoundError(f"the symbolic column did not answer within {HARD_LIMIT:g} s") from None

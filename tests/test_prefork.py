@@ -137,7 +137,7 @@ def test_a_job_larger_than_the_pipe_buffer_does_not_block_submit():
     out = last_json(drive("""
         prefork.start(["sympy"])  # the child reads its job only after this import
         job = prefork.submit(where, "x" * 2_000_000)
-        deferred = len(job.pending)  # what the pipe could not take yet is sent when the answer is awaited
+        deferred = job.pending  # bytes the pipe could not take at once: a thread sends them
         value = job.result()
         report(job, [len(value["tag"]), deferred])
     """))
@@ -169,3 +169,18 @@ def test_the_child_writes_nothing_to_the_terminal():
     """)
     assert last_json(proc)["in_child"] is True
     assert "from the child" not in proc.stdout and proc.stderr == ""
+
+
+def test_the_child_starts_the_job_at_once_not_when_the_answer_is_awaited():
+    """The overlap the child exists for: it computes while this process does other work."""
+    out = last_json(drive("""
+        def started():
+            return time.monotonic()
+        prefork.start(["json"])
+        job = prefork.submit(started)
+        time.sleep(1.0)  # this process's own work (the other two columns)
+        asked = time.monotonic()
+        report(job, [job.result(), asked])
+    """))
+    began, asked = out["value"]
+    assert out["in_child"] is True and began < asked - 0.5
