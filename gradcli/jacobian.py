@@ -25,7 +25,6 @@ from typing import Any, Mapping, Sequence
 
 from .errors import BindingError, GradcliError, ParseError, ShapeError
 from .expr import Index, Node, free_names, parse, walk
-from .lambdify_forms import numpy_modules
 
 INDEX_LETTERS = "ijklmnop"
 MAX_ENTRIES = 4096  # entries of a Jacobian checked entry by entry (index formulas, claim_entry)
@@ -197,53 +196,6 @@ def _index_text(letters: Sequence[str], idx: Sequence[int]) -> str:
     return ", ".join(f"{a}={v}" for a, v in zip(letters, idx))
 
 
-def numeric_function(exprs: Sequence[Any], syms: Sequence[Any]):
-    """A fast NumPy function of `syms` (positional floats) returning every expression's value (floats for
-    scalars, arrays for matrices; nan/inf outside the domain, never a warning).
-
-    Like `symbolic.compile_numeric`, but the symbols are first renamed to plain identifiers with
-    `xreplace` (SymPy's own dummifying uses `subs`, several times slower) and the common-subexpression
-    search is time-bounded.
-    """
-    import numpy as np
-    import sympy
-
-    from . import symbolic as S
-    from .timebound import bounded
-
-    syms = list(syms)
-    safe = {s: sympy.Symbol(f"_a{k}", real=True) for k, s in enumerate(syms)}
-    prepared = [S.as_scalar(e) for e in exprs]
-    prepared = [e.xreplace(safe) if isinstance(e, (sympy.Basic, sympy.MatrixBase)) else e for e in prepared]
-    shapes = [S.shape_of(e) for e in prepared]
-
-    def bounded_cse(items):
-        return bounded(2.0, sympy.cse, items, list=False, fallback=((), items), catch=(Exception,))
-
-    try:
-        fn = sympy.lambdify([safe[s] for s in syms], prepared, modules=list(numpy_modules()), cse=bounded_cse,
-                            dummify=False)
-    except Exception as err:  # SymPy's printers raise assorted errors for what NumPy cannot compute
-        raise GradcliError(f"cannot compile the formula for NumPy: {err}") from None
-
-    def evaluate(*values: float) -> list:
-        with np.errstate(all="ignore"):
-            try:
-                out = fn(*[np.float64(v) for v in values])
-            except Exception as err:  # the generated code calls NumPy; failures are reported, not raised raw
-                raise GradcliError(f"cannot evaluate the formula numerically: {err}") from None
-        result = []
-        for o, shape in zip(out, shapes):
-            a = np.asarray(o)
-            if np.iscomplexobj(a):
-                a = np.where(a.imag == 0, a.real, np.nan)
-            a = np.asarray(a, dtype=float)
-            result.append(a.reshape(shape) if shape else float(a.reshape(-1)[0]))
-        return result
-
-    return evaluate
-
-
 def first_mismatch(truth, claimed, syms: Sequence, points: Sequence[Mapping[str, float]],
                    rtol: float = 1e-8) -> dict | None:
     """The first index (row-major) where two entry arrays differ at some sample point, or None.
@@ -253,11 +205,13 @@ def first_mismatch(truth, claimed, syms: Sequence, points: Sequence[Mapping[str,
     """
     import numpy as np
 
+    from . import symbolic as S
+
     shape = tuple(truth.shape)
     flat_t, flat_c = flat_entries(truth), flat_entries(claimed)
     n = len(flat_t)
     syms = list(syms)
-    fn = numeric_function([_column(flat_t), _column(flat_c)], syms)
+    fn = S.compile_numeric([_column(flat_t), _column(flat_c)], syms)
     bad_at: dict[int, tuple] = {}
     for point in points:
         values = [float(point[str(s)]) for s in syms]
@@ -471,6 +425,8 @@ def _mismatches(text: str, entries: dict, env, letters, shape, syms, point) -> l
     """The indices where the formula differs from the entries (numerically at `point`), or None if it fails."""
     import numpy as np
 
+    from . import symbolic as S
+
     try:
         node = parse_entry(text, "index formula")
         claimed = entry_array(node, env, shape, letters)
@@ -478,7 +434,7 @@ def _mismatches(text: str, entries: dict, env, letters, shape, syms, point) -> l
         return None
     keys = list(entries)
     syms = list(syms)
-    fn = numeric_function([_column([entries[k] for k in keys]), _column(flat_entries(claimed))], syms)
+    fn = S.compile_numeric([_column([entries[k] for k in keys]), _column(flat_entries(claimed))], syms)
     a, b = (np.asarray(v, dtype=float).reshape(-1) for v in fn(*[float(point[str(s)]) for s in syms]))
     scale = max(1.0, float(np.nanmax(np.abs(a))) if a.size else 1.0)
     with np.errstate(all="ignore"):
@@ -626,7 +582,7 @@ def jacobian(expression: str, wrt: str, shapes: Mapping[str, str | Sequence[int]
     shape = tuple(int(n) for n in J.shape)
     syms = [s for name in variables for s in S.flat_symbols(env[name])]
     point = {str(s): float(v) for name in variables for s, v in zip(S.flat_symbols(env[name]), values[name].ravel())}
-    fn = numeric_function([_column(flat_entries(J))], syms)
+    fn = S.compile_numeric([_column(flat_entries(J))], syms)
     symbolic = np.asarray(fn(*[point[str(s)] for s in syms])[0], dtype=float).reshape(shape)
     letters = index_letters(len(shape))
     from .timebound import bounded

@@ -562,9 +562,7 @@ class _Checker:
         if missing:
             raise self._fail(claim, f"at: needs a value for {', '.join(missing)} (the value depends on "
                                     f"{'them' if len(missing) > 1 else 'it'})", "at")
-        from .jacobian import numeric_function
-
-        value = numeric_function([truth], syms)(*[point[str(sym)] for sym in syms])[0]
+        value = S.compile_numeric([truth], syms)(*[point[str(sym)] for sym in syms])[0]
         of = s.of if s.of is not None else "f"
         label = f"∂{of}/∂{s.wrt}" if s.wrt is not None else of
         return np.asarray(value, dtype=float), label
@@ -1089,9 +1087,7 @@ def _numeric_compare(truth: Any, claimed: Any, syms: Sequence, points: Sequence[
 
     Entries agree when |a - b| <= RTOL·max(|a|, |b|) + 1e-12·max(1, largest |a|); a disagreement is
     confirmed at 30 significant digits before it counts, so float rounding never makes a counterexample."""
-    from .jacobian import numeric_function
-
-    fn = numeric_function([truth, claimed], syms)
+    fn = S.compile_numeric([truth, claimed], syms)
     checked = 0
     for point in points:
         values = [float(point[str(sym)]) for sym in syms]

@@ -748,7 +748,7 @@ def _lambdified(exprs: tuple, syms: tuple, modules: Sequence, cse_seconds: float
         return bounded(cse_seconds, sympy.cse, items, list=False, fallback=((), items), catch=(Exception,))
 
     safe = {s: sympy.Symbol(f"_a{k}", real=True) for k, s in enumerate(syms)}
-    renamed = [e.xreplace(safe) for e in exprs]
+    renamed = [e.xreplace(safe) if isinstance(e, (sympy.Basic, sympy.MatrixBase)) else e for e in exprs]
     try:
         return sympy.lambdify([safe[s] for s in syms], renamed, modules=list(modules), cse=bounded_cse)
     except Exception as err:  # SymPy's printers raise assorted errors for what they cannot compute

@@ -73,7 +73,7 @@ def test_softmax_jacobian_three_ways_and_its_formulas():
     env = {"z": S.entry_symbols("z", (3, 1))}
     node = J.parse_entry(r.index_formula)
     entries = J.entry_array(node, env, (3, 3), ["i", "j"])
-    f = J.numeric_function([J._column(J.flat_entries(entries))], list(env["z"]))
+    f = S.compile_numeric([J._column(J.flat_entries(entries))], list(env["z"]))
     np.testing.assert_allclose(np.asarray(f(*z)[0]).reshape(3, 3), expected, rtol=1e-12, atol=1e-15)
     assert "delta(i,j)" in r.index_formula
 
@@ -168,7 +168,7 @@ def test_index_formula_is_verified_or_none():
             syms = [s for v in env.values() for s in S.flat_symbols(v)]
             point = {str(s): float(np.asarray(values_of(r)[str(s).split("[")[0]]).reshape(-1)[t])
                      for name, v in env.items() for t, s in enumerate(S.flat_symbols(v))}
-            f = J.numeric_function([J._column(J.flat_entries(entries))], syms)
+            f = S.compile_numeric([J._column(J.flat_entries(entries))], syms)
             got = np.asarray(f(*[point[str(s)] for s in syms])[0]).reshape(r.shape)
             np.testing.assert_allclose(got, np.asarray(r.symbolic), rtol=1e-9, atol=1e-12)
     assert J.jacobian("sin(w)", "w", {"w": "3"}).index_formula == "cos(w[i])*delta(i,j)"
