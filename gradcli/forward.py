@@ -38,7 +38,7 @@ Array = np.ndarray
 # --------------------------------------------------------------------------------------- shape helpers
 
 
-def _fmt(shape: tuple[int, ...]) -> str:
+def shape_text(shape: tuple[int, ...]) -> str:
     """A per-example shape as messages print it (as the engine prints it: 'a scalar' or '(2, 3)')."""
     return "a scalar" if shape == () else str(shape)
 
@@ -48,26 +48,23 @@ def _shape(a: Array) -> tuple[int, ...]:
     return a.shape[1:]
 
 
-def _scalar_like(shape: tuple[int, ...]) -> bool:
+def scalar_like(shape: tuple[int, ...]) -> bool:
     """0-d or (1, 1): such a value combines with anything element-wise as a scalar would."""
     return shape == () or shape == (1, 1)
 
 
-def _as_ndim(a: Array, ndim: int) -> Array:
-    """A scalar-like batched value reshaped to (B, 1, ..., 1) so it broadcasts against `ndim` axes."""
-    return a.reshape((a.shape[0],) + (1,) * ndim)
-
-
-def _pair(a: Array, b: Array, what: str) -> tuple[Array, Array]:
-    """Operands of an element-wise binary op: equal shapes, or one scalar-like operand broadcast."""
-    sa, sb = _shape(a), _shape(b)
+def broadcast_pair(a: Array, b: Array, what: str, batch_axes: int = 1) -> tuple[Array, Array]:
+    """Operands of an element-wise binary op: equal per-example shapes, or one scalar-like operand reshaped
+    to (batch axes..., 1, ..., 1) so it broadcasts. The first `batch_axes` axes are batch axes (one here;
+    gradcli.netcheck's perturbed copies add a second)."""
+    sa, sb = a.shape[batch_axes:], b.shape[batch_axes:]
     if sa == sb:
         return a, b
-    if _scalar_like(sb) and len(sa) >= len(sb):
-        return a, _as_ndim(b, len(sa))
-    if _scalar_like(sa):
-        return _as_ndim(a, len(sb)), b
-    raise ShapeError(f"{what} needs equal shapes or a scalar operand; got {_fmt(sa)} and {_fmt(sb)}")
+    if scalar_like(sb) and len(sa) >= len(sb):
+        return a, b.reshape(b.shape[:batch_axes] + (1,) * len(sa))
+    if scalar_like(sa):
+        return a.reshape(a.shape[:batch_axes] + (1,) * len(sb)), b
+    raise ShapeError(f"{what} needs equal shapes or a scalar operand; got {shape_text(sa)} and {shape_text(sb)}")
 
 
 def _flat(a: Array) -> Array:
@@ -78,7 +75,7 @@ def _flat(a: Array) -> Array:
 def _need_column(what: str, a: Array) -> None:
     s = _shape(a)
     if len(s) != 2 or s[1] != 1:
-        raise ShapeError(f"{what} needs a column vector (n, 1); got {_fmt(s)}")
+        raise ShapeError(f"{what} needs a column vector (n, 1); got {shape_text(s)}")
 
 
 # ------------------------------------------------------------------------------------ the NumPy forms
@@ -94,7 +91,7 @@ def _log(x: Array, base: Array | None = None) -> Array:
     """ln x, or ln x / ln b with b element-wise like any binary op."""
     if base is None:
         return np.log(x)
-    x, base = _pair(x, base, "log(x, b)")
+    x, base = broadcast_pair(x, base, "log(x, b)")
     return np.log(x) / np.log(base)
 
 
@@ -109,7 +106,7 @@ def _mean(x: Array) -> Array:
 def _dot(a: Array, b: Array) -> Array:
     """Σ a·b over the entries of equal-shaped a, b: a scalar."""
     if _shape(a) != _shape(b):
-        raise ShapeError(f"dot needs equal shapes; got {_fmt(_shape(a))} and {_fmt(_shape(b))}")
+        raise ShapeError(f"dot needs equal shapes; got {shape_text(_shape(a))} and {shape_text(_shape(b))}")
     return _flat(a * b).sum(axis=1)
 
 
@@ -148,7 +145,7 @@ def _transpose(x: Array) -> Array:
     if len(s) == 0:
         return x
     if len(s) != 2:
-        raise ShapeError(f"transpose needs a scalar or a 2-D tensor; got {_fmt(s)}")
+        raise ShapeError(f"transpose needs a scalar or a 2-D tensor; got {shape_text(s)}")
     return np.swapaxes(x, -1, -2)
 
 
@@ -156,9 +153,9 @@ def _matmul(a: Array, b: Array) -> Array:
     """A @ B of 2-D operands (per example); np.matmul broadcasts the batch axis."""
     sa, sb = _shape(a), _shape(b)
     if len(sa) != 2 or len(sb) != 2:
-        raise ShapeError(f"'@' needs two 2-D operands (use * to scale by a scalar); got {_fmt(sa)} @ {_fmt(sb)}")
+        raise ShapeError(f"'@' needs two 2-D operands (use * to scale by a scalar); got {shape_text(sa)} @ {shape_text(sb)}")
     if sa[1] != sb[0]:
-        raise ShapeError(f"'@' needs the inner sizes to match; got {_fmt(sa)} @ {_fmt(sb)}")
+        raise ShapeError(f"'@' needs the inner sizes to match; got {shape_text(sa)} @ {shape_text(sb)}")
     return np.matmul(a, b)
 
 
@@ -246,7 +243,7 @@ NUMPY: dict[str, Callable[..., Array]] = {
 def _binary(op: str, a: Array, b: Array) -> Array:
     if op == "@":
         return _matmul(a, b)
-    a, b = _pair(a, b, f"'{op}'")
+    a, b = broadcast_pair(a, b, f"'{op}'")
     if op == "+":
         return a + b
     if op == "-":
@@ -294,8 +291,8 @@ def as_batched_function(node: E.Node, env: Mapping[str, object], wrt: str) -> Ca
 
     def f(X: Array) -> Array:
         out = evaluate(node, {**fixed, wrt: X}, batch=True)
-        if not _scalar_like(_shape(out)):
-            raise ShapeError(f"the expression must be a scalar to be differentiated; its shape is {_fmt(_shape(out))}")
+        if not scalar_like(_shape(out)):
+            raise ShapeError(f"the expression must be a scalar to be differentiated; its shape is {shape_text(_shape(out))}")
         return out.reshape(out.shape[0])  # B rows even when wrt is not used: evaluate broadcasts
 
     return f

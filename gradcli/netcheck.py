@@ -35,6 +35,7 @@ import numpy as np
 
 from . import expr as E
 from .errors import GradcliError, ShapeError, SpecError
+from .forward import broadcast_pair, scalar_like, shape_text
 
 SYMBOLIC_FULL_ENTRIES = 400  # up to this many wrt entries in all, every entry gets its own symbol
 SYMBOLIC_SAMPLE = 24  # entries per parameter kept symbolic beyond that
@@ -623,29 +624,6 @@ def _ps(a: np.ndarray) -> tuple[int, ...]:
     return a.shape[2:]
 
 
-def _shape_text(shape: tuple[int, ...]) -> str:
-    return "a scalar" if shape == () else str(shape)
-
-
-def _scalar_like(shape: tuple[int, ...]) -> bool:
-    return shape == () or shape == (1, 1)
-
-
-def _lift(a: np.ndarray, ndim: int) -> np.ndarray:
-    return a.reshape(a.shape[:2] + (1,) * ndim)
-
-
-def _pair(a: np.ndarray, b: np.ndarray, what: str) -> tuple[np.ndarray, np.ndarray]:
-    sa, sb = _ps(a), _ps(b)
-    if sa == sb:
-        return a, b
-    if _scalar_like(sb) and len(sa) >= len(sb):
-        return a, _lift(b, len(sa))
-    if _scalar_like(sa):
-        return _lift(a, len(sb)), b
-    raise ShapeError(f"{what} needs equal shapes or a scalar operand; got {_shape_text(sa)} and {_shape_text(sb)}")
-
-
 _ELEMENTWISE = {"+": np.add, "-": np.subtract, "*": np.multiply, "/": np.divide, "^": np.power}
 
 
@@ -672,7 +650,7 @@ def _binary(op: str, a, b):
     if isinstance(a, OneHot) or isinstance(b, OneHot):
         hot, other, hot_left = (a, b, True) if isinstance(a, OneHot) else (b, a, False)
         so = _ps(other)
-        if _shared(other) and (so == hot.base.shape or (_scalar_like(so) and len(hot.base.shape) >= len(so))):
+        if _shared(other) and (so == hot.base.shape or (scalar_like(so) and len(hot.base.shape) >= len(so))):
             o = other[0, 0]
             if so == hot.base.shape:
                 at = o.reshape(-1)[hot.idx]
@@ -684,7 +662,7 @@ def _binary(op: str, a, b):
             return OneHot(fn(o, hot.base), hot.idx, fn(at, hot.new))
         a = a.dense() if isinstance(a, OneHot) else a
         b = b.dense() if isinstance(b, OneHot) else b
-    a, b = _pair(a, b, f"'{op}'")
+    a, b = broadcast_pair(a, b, f"'{op}'", batch_axes=2)
     return fn(a, b)
 
 
@@ -709,16 +687,16 @@ def _transpose(a):
     if len(s) == 0:
         return a
     if len(s) != 2:
-        raise ShapeError(f"transpose needs a scalar or a 2-D tensor; got {_shape_text(s)}")
+        raise ShapeError(f"transpose needs a scalar or a 2-D tensor; got {shape_text(s)}")
     return np.swapaxes(a, -1, -2)
 
 
 def _check_matmul(sa: tuple[int, ...], sb: tuple[int, ...]) -> None:
     if len(sa) != 2 or len(sb) != 2:
-        raise ShapeError(f"'@' needs two 2-D operands (use * to scale by a scalar); got {_shape_text(sa)} @ "
-                         f"{_shape_text(sb)}")
+        raise ShapeError(f"'@' needs two 2-D operands (use * to scale by a scalar); got {shape_text(sa)} @ "
+                         f"{shape_text(sb)}")
     if sa[1] != sb[0]:
-        raise ShapeError(f"'@' needs the inner sizes to match; got {_shape_text(sa)} @ {_shape_text(sb)}")
+        raise ShapeError(f"'@' needs the inner sizes to match; got {shape_text(sa)} @ {shape_text(sb)}")
 
 
 def _matmul(a, b):
