@@ -17,7 +17,7 @@ from typing import Any, Callable, Mapping, Sequence
 
 
 def derive(expression: str, at: str | Mapping[str, float] | None = None,
-           where: Sequence[str] | Mapping[str, str] = (), *, simplify_seconds: float = 1.0):
+           where: Sequence[str] | Mapping[str, str] = (), *, simplify_seconds: float = 3.0):
     """`gradcli derive`: every partial of `expression` at `at` (symbolic, backprop, numeric) -> DeriveResult.
 
     `at`: {"x": 1, ...} or "x=1,y=3" or "1,3" (alphabetical); `where`: {"a": "(w+x+y)^2"} or ["a=(w+x+y)^2"].

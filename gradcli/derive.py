@@ -87,8 +87,12 @@ class DeriveResult:
 
 
 def derive(expression: str, at: str | Mapping[str, float] | None = None, where: list[str] | Mapping[str, str] = (),
-           *, simplify_seconds: float = 1.0) -> DeriveResult:
-    """Derive every partial of `expression` at `at`, through the intermediates of `where`."""
+           *, simplify_seconds: float = 3.0) -> DeriveResult:
+    """Derive every partial of `expression` at `at`, through the intermediates of `where`.
+
+    Simplifying the formulas may take `simplify_seconds` in all and SIMPLIFY_EACH seconds per formula; a
+    formula not simplified by then is shown as differentiated (the columns' numbers do not change).
+    """
     output = parse(expression)
     where_items = [f"{k}={v}" for k, v in where.items()] if isinstance(where, Mapping) else list(where)
     parsed = D.parse_definitions(where_items)
@@ -169,18 +173,24 @@ def _scalar(a) -> float:
 # ----------------------------------------------------------------------------------------------- symbolic
 
 
+# Seconds one formula's simplification may take: several times what the sheets' formulas need on a slow
+# machine (sheet 003's ∂v/∂x: ~0.07 s), so the printed formula does not depend on the machine's load.
+SIMPLIFY_EACH = 0.5
+
+
 def _symbolic(output: Node, defs: Mapping[str, Node], names: list[str], point: Mapping[str, float], seconds: float):
     """SymPy column: each partial's formula (simplified within a time bound), its value via lambdify."""
     from . import symbolic as S
 
+    each = min(SIMPLIFY_EACH, seconds)
     syms = {n: S.symbol(n) for n in names}
     chains: list[ChainRule] = []
     if defs:
-        system = S.chain_rule(output, dict(defs), simplify_seconds=max(0.1, seconds / len(names)))
+        system = S.chain_rule(output, dict(defs), simplify_seconds=each)
         totals = {var: system.total(var) for var in names}
     else:
         expr = S.to_sympy(output, syms)
-        totals = S.partials(expr, [syms[n] for n in names], simplify_seconds=max(0.1, seconds / len(names)))
+        totals = S.partials(expr, [syms[n] for n in names], simplify_seconds=each, total_seconds=seconds)
         system = None
     ordered = [totals[n] for n in names]
     values = S.compile_point(ordered, [syms[n] for n in names])(*[point[n] for n in names])
@@ -188,7 +198,7 @@ def _symbolic(output: Node, defs: Mapping[str, Node], names: list[str], point: M
     for n, formula, val in zip(names, ordered, values):
         out[n] = (S.to_text(formula), S.latex(formula), _finite_or_none(val))
     if system is not None:
-        chains = _chain_rules(S, system, names, point, out, seconds / 2)
+        chains = _chain_rules(S, system, names, point, out, each)
     return out, chains, None
 
 
