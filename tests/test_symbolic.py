@@ -701,3 +701,21 @@ def test_jacobian_needs_a_variable():
     with pytest.raises(GradcliError):
         S.jacobian_entries(x ** 2, x + 1)
     assert S.jacobian_entries(x ** 2, x).shape == (1, 1)
+
+
+def test_simplify_imports_happen_before_its_time_bound_starts():
+    """sympy.simplify's first call imports sympy.physics.units (~0.15 s): inside the bound, that would use up
+    the first formula's time, so the printed formula would depend on the machine's load."""
+    code = ("import sys, sympy\n"
+            "import gradcli.symbolic as S\n"
+            "seen = []\n"
+            "real = S.bounded\n"
+            "def spy(seconds, fn, *args, **kw):\n"
+            "    if len(args) > 1 and args[0] is sympy.simplify:\n"
+            "        seen.append('sympy.physics.units' in sys.modules)\n"
+            "    return real(seconds, fn, *args, **kw)\n"
+            "S.bounded = spy\n"
+            "x, y = S.symbol('x'), S.symbol('y')\n"
+            "print(S.simplified((x + y)**2 - (x - y)**2 + x*y*sympy.sin(x)**2 + x*y*sympy.cos(x)**2), seen)\n")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert proc.stdout.strip() == "5*x*y [True]", proc.stderr
