@@ -301,7 +301,7 @@ class _Progress:
             from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
             self._bar = Progress(TextColumn("checking"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                                 TextColumn("{task.description}"), transient=True, console=Console(stderr=True))
+                                 TextColumn("{task.description}"), transient=True, console=Console(stderr=True, emoji=False))
             self._task = self._bar.add_task("", total=self.total)
             self._bar.start()
         return self
