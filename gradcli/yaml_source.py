@@ -150,7 +150,7 @@ def load_text(text: str, file: str = "<string>") -> YamlDoc:
         raise SpecError(f"the text is larger than the limit of {MAX_FILE_BYTES:,} bytes", where=file)
     loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
     try:
-        _check_event_nesting(yaml, text, loader, file)
+        _check_nesting(yaml, text, loader, file)
         root = yaml.compose(text, Loader=loader)
     except yaml.MarkedYAMLError as exc:
         raise _syntax_error(exc, text, file) from None
@@ -162,6 +162,22 @@ def load_text(text: str, file: str = "<string>") -> YamlDoc:
     doc = YamlDoc(file, None)
     doc.data = _Builder(doc).build(root, ())
     return doc
+
+
+def _check_nesting(yaml: Any, text: str, loader: Any, file: str) -> None:
+    """Refuse nesting deeper than MAX_NESTING with our message, whatever the PyYAML version.
+
+    libyaml (PyYAML's C loader, 6.0.4 and later) stops at its own depth limit of 1000 while it scans
+    ahead for simple keys, before our event check sees level 101. Its refusal is then replaced by ours:
+    the pure-Python parser, which has no such limit and never recurses, finds where level 101 opens.
+    """
+    try:
+        _check_event_nesting(yaml, text, loader, file)
+    except yaml.YAMLError as exc:
+        if loader is yaml.SafeLoader or "nesting depth" not in str(exc):
+            raise
+        _check_event_nesting(yaml, text, yaml.SafeLoader, file)
+        raise
 
 
 def _check_event_nesting(yaml: Any, text: str, loader: Any, file: str) -> None:

@@ -496,6 +496,45 @@ def test_recursive_alias_and_deep_nesting_are_refused():
     assert info.value.where == "f.yaml: b[0][0][0]... (line 2)"
 
 
+@pytest.mark.parametrize("loader", ["SafeLoader", "CSafeLoader"])
+def test_deep_nesting_gets_our_message_from_either_parser(monkeypatch, loader):
+    import yaml
+
+    if not hasattr(yaml, loader):
+        pytest.fail(f"this PyYAML has no {loader}: CI installs one with libyaml")
+    monkeypatch.setattr(yaml, "CSafeLoader", getattr(yaml, loader))
+    flow = "a: 1\nb: " + "[" * 5000 + "]" * 5000 + "\n"
+    with pytest.raises(SpecError, match="deeper than 100") as info:
+        load_yaml(flow, "f.yaml")
+    assert info.value.where == "f.yaml: b[0][0][0]... (line 2)"
+    block = "".join(" " * i + f"k{i}:\n" for i in range(150)) + " " * 150 + "leaf: 1\n"
+    with pytest.raises(SpecError, match="deeper than 100") as info:
+        load_yaml(block, "f.yaml")
+    assert info.value.where == "f.yaml: k0.k1.k2.k3... (line 101)"
+
+
+def test_a_parsers_own_depth_limit_is_replaced_by_ours(monkeypatch):
+    """libyaml 0.2.6 (PyYAML >= 6.0.4) refuses past 1000 levels while scanning ahead: our message wins."""
+    import yaml
+
+    class LimitedLoader(yaml.SafeLoader):
+        def check_event(self, *choices):
+            if self.scanner_depth() > 30:
+                raise yaml.scanner.ScannerError("while increasing flow level", None,
+                                                "exceeded maximum nesting depth", self.get_mark())
+            return super().check_event(*choices)
+
+        def scanner_depth(self):
+            return self.flow_level
+
+    monkeypatch.setattr(yaml, "CSafeLoader", LimitedLoader)
+    with pytest.raises(SpecError, match="deeper than 100") as info:
+        load_yaml("a: " + "[" * 2000 + "]" * 2000 + "\n", "f.yaml")
+    assert info.value.where == "f.yaml: a[0][0][0]... (line 1)"
+    with pytest.raises(SpecError, match="invalid YAML"):  # other errors of that parser are still its own
+        load_yaml("a: [1, 2\n", "f.yaml")
+
+
 def test_big_files_are_refused_before_reading(tmp_path):
     path = tmp_path / "big.yaml"
     path.write_text("a: " + "1" * (3 * 1024 * 1024) + "\n")
