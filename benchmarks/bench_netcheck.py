@@ -128,10 +128,10 @@ def torch_gradcheck(spec, max_entries: int):
 
 
 def bench(sizes: list[int], gflops: float, gradcheck_entries: int) -> list[tuple[str, str]]:
-    from gradcli import netcheck as N
-    from gradcli import spec as S
-    from gradcli.checking import CheckOptions
-    from gradcli.cost import count_cost
+    from gradcli.checks.nets import netcheck as N
+    from gradcli.io import spec as S
+    from gradcli.checks.checking import CheckOptions
+    from gradcli.checks.nets.cost import count_cost
 
     spec = S.load_text(mlp_yaml(sizes), f"mlp{sizes}.yaml")
     P = sum(v.size for v in spec.params.values())

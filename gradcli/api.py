@@ -22,7 +22,7 @@ def derive(expression: str, at: str | Mapping[str, float] | None = None,
 
     `at`: {"x": 1, ...} or "x=1,y=3" or "1,3" (alphabetical); `where`: {"a": "(w+x+y)^2"} or ["a=(w+x+y)^2"].
     """
-    from .derive import derive as run
+    from gradcli.checks.derive import derive as run
 
     return run(expression, at, list(where) if not isinstance(where, Mapping) else where,
                simplify_seconds=simplify_seconds)
@@ -37,7 +37,7 @@ def check(path: str | os.PathLike, *, fast: bool = False, seed: int = 0, jobs: i
     """
     from pathlib import Path
 
-    from .checking import CheckOptions, check_path
+    from gradcli.checks.checking import CheckOptions, check_path
 
     options = CheckOptions(fast=fast, show=list(show), cost=cost, equations=equations, jobs=jobs, shard=shard,
                            junit=Path(junit) if junit is not None else None, seed=seed, progress=False)
@@ -50,8 +50,8 @@ def check_problems(path: str | os.PathLike, *, seed: int = 0, jobs: int | None =
     (`.ok`, `.exit_code`, one ProblemResult per file)."""
     from pathlib import Path
 
-    from .bank import check_bank
-    from .checking import CheckOptions
+    from gradcli.checks.bank import check_bank
+    from gradcli.checks.checking import CheckOptions
 
     options = CheckOptions(jobs=jobs, shard=shard, junit=Path(junit) if junit is not None else None, seed=seed,
                            progress=False)
@@ -64,15 +64,15 @@ def jacobian(expression: str, wrt: str, shapes: Mapping[str, str | Sequence[int]
 
     `shapes`: {"X": "3x4", "w": (4,)}; `at`: {"X": [[...]], "c": 2} or ["c=2"]; unset values are seeded.
     """
-    from .jacobian import jacobian as run
+    from gradcli.checks.jacobian import jacobian as run
 
     return run(expression, wrt, shapes, at, seed=seed)
 
 
 def train(path: str | os.PathLike, *, lr: float | None = None, steps: int | None = None):
     """`gradcli train FILE`: gradient descent on a network spec -> TrainResult."""
-    from .spec import load_net
-    from .train import train as run
+    from gradcli.io.spec import load_net
+    from gradcli.training.train import train as run
 
     return run(load_net(path), lr=lr, steps=steps)
 
@@ -83,7 +83,7 @@ def descent(expression: str, start: str | Mapping[str, float], at: str | Mapping
 
     `start` names the trained variables ({"w1": 1, "w2": -1}), `at` the constants ({"a": 10, "b": 1}).
     """
-    from .descent import descent as run
+    from gradcli.training.descent import descent as run
 
     return run(expression, start, at, lr=lr, steps=steps, tol=tol)
 
@@ -91,7 +91,7 @@ def descent(expression: str, start: str | Mapping[str, float], at: str | Mapping
 def plot(expression: str, range: str | Sequence[float] = (-10.0, 10.0), *, derivative: bool = False,
          points: int | None = None):
     """`gradcli plot`'s data: f (and f') sampled on `range`, kinks located -> PlotData."""
-    from .plot import plot as run
+    from gradcli.training.plot import plot as run
 
     return run(expression, range, derivative=derivative, points=points)
 
@@ -100,7 +100,7 @@ def check_grad(f: Callable[..., Any], grad_f: Callable[..., Any], x: Any, *args:
                batched: bool = False, kinks: bool = True):
     """Check your own gradient: grad_f(x, *args) against finite differences of f(x, *args) -> CheckGradResult
     (`.ok`, `.verdict`, `.max_rel_error`, `.worst_index`, `.analytic`, `.numeric`, `.kinks`; print it)."""
-    from .check_grad import check_grad as run
+    from gradcli.checks.check_grad import check_grad as run
 
     return run(f, grad_f, x, *args, threshold=threshold, batched=batched, kinks=kinks)
 
@@ -109,14 +109,14 @@ def to_dict(result: Any) -> dict:
     """The JSON object the CLI prints for `result` (`--json`), as a dict."""
     if type(result).__name__ == "CheckGradResult":
         return result.as_dict()
-    from .render import render
+    from gradcli.render import render
 
     return json.loads(render(result, "json"))
 
 
 def render(result: Any, format: str = "table") -> Any:
     """`result` as the CLI shows it: 'table' (text or a Rich renderable), 'json', 'markdown' or 'latex'."""
-    from .render import render as run
+    from gradcli.render import render as run
 
     return run(result, format)
 

@@ -16,7 +16,7 @@ import os
 import sys
 
 # command -> the modules its child imports before it waits for the job
-PREFORK_MODULES = {"derive": ("gradcli.symbolic", "gradcli.render.latex_printer", "gradcli.derive")}
+PREFORK_MODULES = {"derive": ("gradcli.symbolic.calculus", "gradcli.symbolic.latex_printer", "gradcli.checks.derive")}
 HELP_OPTIONS = frozenset({"-h", "--help"})
 
 
@@ -25,10 +25,10 @@ def main() -> None:
         args = sys.argv[1:]
         modules = PREFORK_MODULES.get(args[0]) if args else None
         if modules and not HELP_OPTIONS.intersection(args):
-            from . import prefork
+            from gradcli import prefork
 
             prefork.start(modules)
-        from .cli import main as cli_main
+        from gradcli.cli import main as cli_main
 
         cli_main()
         code = 0

@@ -30,7 +30,7 @@ import threading
 import time
 from typing import Any, Callable, Sequence
 
-from .errors import GradcliError, TimeBoundError
+from gradcli.errors import GradcliError, TimeBoundError
 
 HARD_LIMIT = 120.0  # seconds the parent waits for a job's answer before killing the child
 _CHUNK = 1 << 16

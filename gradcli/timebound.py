@@ -15,7 +15,7 @@ import threading
 import time
 from typing import Any, Callable
 
-from .errors import TimeBoundError
+from gradcli.errors import TimeBoundError
 
 _NO_FALLBACK = object()
 _EXHAUSTED = (RecursionError, MemoryError)  # SymPy's ways of blowing up besides taking forever

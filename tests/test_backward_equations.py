@@ -7,9 +7,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from gradcli import spec as S
-from gradcli.backward_equations import backward_equations, text
-from gradcli.expr import parse
+from gradcli.io import spec as S
+from gradcli.checks.nets.backward_equations import backward_equations, text
+from gradcli.language.expr import parse
 
 SHEET_002 = """
 inputs:
@@ -52,7 +52,7 @@ def test_formulas_parse_back_to_themselves():
 
 
 def test_a_wrong_engine_gradient_makes_the_check_fail(monkeypatch):
-    from gradcli.engine import ops
+    from gradcli.numerics.engine import ops
 
     real = ops.OPS["sigmoid"]
 

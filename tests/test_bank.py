@@ -21,11 +21,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from typer.testing import CliRunner
 
-from gradcli.bank import BankResult, NetFileResult, check_bank, junit_xml, parse_shard, shard_files
-from gradcli.checking import CheckOptions
+from gradcli.checks.bank import BankResult, NetFileResult, check_bank, junit_xml, parse_shard, shard_files
+from gradcli.checks.checking import CheckOptions
 from gradcli.cli import app
 from gradcli.errors import GradcliError
-from gradcli.problems import ProblemResult
+from gradcli.checks.claims.problems import ProblemResult
 
 REPO = Path(__file__).resolve().parents[1]
 runner = CliRunner()

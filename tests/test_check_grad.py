@@ -10,8 +10,8 @@ from hypothesis import given, settings, strategies as st
 from hypothesis.extra.numpy import arrays
 
 import gradcli
-from gradcli import compare, finite_diff
-from gradcli.check_grad import CheckGradResult, check_grad
+from gradcli.numerics import compare, finite_diff
+from gradcli.checks.check_grad import CheckGradResult, check_grad
 from gradcli.errors import GradcliError, ShapeError
 
 

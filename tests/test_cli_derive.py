@@ -64,7 +64,7 @@ def test_user_text_is_not_rich_markup():
 
 
 def test_disagreement_exits_1(monkeypatch):
-    import gradcli.engine.ops as ops
+    import gradcli.numerics.engine.ops as ops
 
     real = ops.OPS["sin"]
 

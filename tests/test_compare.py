@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from gradcli.compare import (
+from gradcli.numerics.compare import (
     THRESHOLD,
     ArrayVerdict,
     Verdict,
@@ -20,7 +20,7 @@ from gradcli.compare import (
     numeric_budget,
     rel_error,
 )
-from gradcli.finite_diff import gradient
+from gradcli.numerics.finite_diff import gradient
 
 finite = st.floats(-1e300, 1e300, allow_nan=False, allow_infinity=False)
 positive = st.floats(0, 1e300, allow_nan=False, allow_infinity=False)
@@ -290,7 +290,7 @@ def test_judge_on_a_real_numeric_column():
 
 def test_subnormal_differences_are_below_the_relative_error_floor():
     # x*y at x=0, y=5e-324: the analytic ∂/∂x is 5e-324, finite differences see 0; rel. error 5e-324/1e-300.
-    from gradcli.compare import judge
+    from gradcli.numerics.compare import judge
 
     v = judge(5e-324, 5e-324, 0.0, 0.0)
     assert v.verdict == "agree"
@@ -300,7 +300,7 @@ def test_subnormal_differences_are_below_the_relative_error_floor():
 def test_rounding_of_constants_is_not_a_mismatch():
     # x*(x + asin(0.5*sin(pi))) at 0: SymPy's exact sin(pi) = 0 gives 0; float64 gives 6.1e-17 (backprop and
     # finite differences agree on it): a difference that is float64 rounding, not a wrong derivative.
-    from gradcli.compare import judge
+    from gradcli.numerics.compare import judge
 
     v = judge(0.0, 6.123233995736766e-17, 6.123233989956236e-17, 9.6e-23)
     assert v.verdict == "agree"

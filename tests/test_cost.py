@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from gradcli import spec as S
-from gradcli.cost import count_cost
+from gradcli.io import spec as S
+from gradcli.checks.nets.cost import count_cost
 
 SHEET_002 = """
 inputs:

@@ -6,9 +6,9 @@ import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from gradcli.derive import derive
+from gradcli.checks.derive import derive
 from gradcli.errors import GradcliError
-from gradcli.expr import free_names, parse
+from gradcli.language.expr import free_names, parse
 
 E3 = math.exp(3)
 
@@ -179,7 +179,7 @@ def test_three_columns_agree_on_random_expressions(text, x, y, z):
 
 
 def test_symbolic_time_bound_leaves_two_columns(monkeypatch):
-    import gradcli.symbolic as S
+    import gradcli.symbolic.calculus as S
     from gradcli.errors import TimeBoundError
 
     def too_slow(*args, **kwargs):

@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings, strategies as st
 from typer.testing import CliRunner
 
-from gradcli import descent as D
+from gradcli.training import descent as D
 from gradcli.cli import app
 from gradcli.errors import BindingError, DomainError, GradcliError, ShapeError
 from gradcli.render import descent as R
@@ -131,7 +131,7 @@ def test_relu_hessian_falls_back_to_finite_differences():
 
 
 def test_without_sympy_the_engine_computes_the_gradient(monkeypatch):
-    from gradcli import symbolic
+    from gradcli.symbolic import calculus as symbolic
     from gradcli.errors import TimeBoundError
 
     def too_slow(*args, **kwargs):

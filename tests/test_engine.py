@@ -13,10 +13,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from gradcli import functions as F
-from gradcli.engine import OPS, Tensor, backward, evaluate, leaf, local_gradients, topo_order, value_of
+from gradcli.language import functions as F
+from gradcli.numerics.engine import OPS, Tensor, backward, evaluate, leaf, local_gradients, topo_order, value_of
 from gradcli.errors import BindingError, DomainError, OverflowValueError, ParseError, ShapeError
-from gradcli.expr import parse
+from gradcli.language.expr import parse
 
 SETTINGS = settings(max_examples=25, deadline=None)
 
@@ -105,7 +105,7 @@ def test_every_function_of_the_table_and_every_operator_has_an_op():
 
 
 def test_the_engine_does_not_import_sympy():
-    code = "import sys, gradcli.engine; sys.exit('sympy' in sys.modules)"
+    code = "import sys, gradcli.numerics.engine; sys.exit('sympy' in sys.modules)"
     assert subprocess.run([sys.executable, "-c", code]).returncode == 0
     engine_dir = Path(__file__).resolve().parents[1] / "gradcli" / "engine"
     assert not any("sympy" in p.read_text() for p in engine_dir.glob("*.py"))

@@ -10,10 +10,10 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
-from gradcli import forward as FW
-from gradcli import train as T
+from gradcli.numerics import forward as FW
+from gradcli.training import train as T
 from gradcli.cli import app
-from gradcli.spec import load_net
+from gradcli.io.spec import load_net
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 FILES = sorted(EXAMPLES.glob("*.yaml"))
@@ -106,7 +106,7 @@ def test_gradients_are_finite_and_agree_with_central_differences(path):
 @pytest.mark.parametrize("path", FILES, ids=ids(FILES))
 def test_gradcli_check_passes(path):
     try:
-        importlib.import_module("gradcli.netcheck")
+        importlib.import_module("gradcli.checks.nets.netcheck")
     except ImportError as exc:
         pytest.skip(f"gradcli.netcheck (the three-way check of network specs) is not importable yet: {exc}")
     result = runner.invoke(app, ["check", str(path), "--json"])

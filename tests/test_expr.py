@@ -4,9 +4,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from gradcli import functions as F
+from gradcli.language import functions as F
 from gradcli.errors import GradcliError, ParseError
-from gradcli.expr import Binary, Call, Const, Index, Name, Num, Transpose, Unary, free_names, parse, to_text, tree_depth
+from gradcli.language.expr import Binary, Call, Const, Index, Name, Num, Transpose, Unary, free_names, parse, to_text, tree_depth
 
 
 @pytest.mark.parametrize("text, canonical", [

@@ -11,8 +11,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from gradcli.errors import ShapeError
-from gradcli.expr import parse
-from gradcli.finite_diff import (
+from gradcli.language.expr import parse
+from gradcli.numerics.finite_diff import (
     directional,
     gradient,
     locate_mismatch,
@@ -22,7 +22,7 @@ from gradcli.finite_diff import (
     partial,
     step_size,
 )
-from gradcli.forward import as_batched_function
+from gradcli.numerics.forward import as_batched_function
 
 mpmath.mp.dps = 50
 

@@ -13,10 +13,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from gradcli import functions as F
+from gradcli.language import functions as F
 from gradcli.errors import BindingError, GradcliError, ShapeError
-from gradcli.expr import Binary, Name, parse
-from gradcli.forward import NUMPY, as_batched_function, evaluate
+from gradcli.language.expr import Binary, Name, parse
+from gradcli.numerics.forward import NUMPY, as_batched_function, evaluate
 
 
 def ev(text, **env):
@@ -31,8 +31,8 @@ def test_every_function_row_has_a_numpy_form():
 
 
 def test_independent_of_engine_and_sympy():
-    code = ("import sys, gradcli.forward, gradcli.finite_diff, gradcli.compare; "
-            "bad = [m for m in sys.modules if m == 'sympy' or m.startswith('gradcli.engine')]; "
+    code = ("import sys, gradcli.numerics.forward, gradcli.numerics.finite_diff, gradcli.numerics.compare; "
+            "bad = [m for m in sys.modules if m == 'sympy' or m.startswith('gradcli.numerics.engine')]; "
             "print(','.join(bad))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == ""

@@ -6,12 +6,12 @@ import math
 import numpy as np
 import pytest
 
-from gradcli import functions as F
-from gradcli import symbolic as S
-from gradcli.engine import OPS, backward, leaf
+from gradcli.language import functions as F
+from gradcli.symbolic import calculus as S
+from gradcli.numerics.engine import OPS, backward, leaf
 from gradcli.errors import ParseError
-from gradcli.expr import parse
-from gradcli.forward import NUMPY
+from gradcli.language.expr import parse
+from gradcli.numerics.forward import NUMPY
 
 ELEMENTWISE = [f for f in F.FUNCTIONS if f.kind == F.ELEMENTWISE]
 # A point well inside each function's domain.

@@ -11,7 +11,7 @@ import pytest
 from typer.testing import CliRunner
 
 from gradcli.cli import app
-from gradcli.derive import derive
+from gradcli.checks.derive import derive
 from gradcli.errors import GradcliError
 from gradcli.render import graph_export
 from gradcli.render.graph_export import check_target, dot, mermaid, write_graph
@@ -215,8 +215,8 @@ def test_cli_bad_expression_writes_no_graph(tmp_path):
 
 
 def test_cli_disagreeing_columns_keep_exit_1_and_write_the_graph(tmp_path, monkeypatch):
-    from gradcli import derive as derive_module
-    from gradcli.derive import DeriveResult
+    from gradcli.checks import derive as derive_module
+    from gradcli.checks.derive import DeriveResult
 
     real = derive_module.derive
 

@@ -12,8 +12,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from typer.testing import CliRunner
 
-from gradcli import jacobian as J
-from gradcli import symbolic as S
+from gradcli.checks import jacobian as J
+from gradcli.symbolic import calculus as S
 from gradcli.cli import app
 from gradcli.errors import BindingError, GradcliError, ShapeError
 
@@ -82,7 +82,7 @@ def test_softmax_jacobian_three_ways_and_its_formulas():
 @given(st.lists(st.floats(min_value=-5, max_value=5), min_size=2, max_size=5))
 def test_softmax_jacobian_engine_rows_equal_the_closed_form(z):
     arr = np.array(z).reshape(-1, 1)
-    from gradcli.expr import parse
+    from gradcli.language.expr import parse
 
     rows = J._engine_rows(parse("softmax(z)"), {"z": arr}, "z", (len(z), len(z)))
     s = np.exp(arr - arr.max()) / np.sum(np.exp(arr - arr.max()))

@@ -8,7 +8,7 @@ import sys
 import numpy as np
 import pytest
 
-from gradcli.lambdify_forms import MATH_FORMS, math_modules, numpy_modules
+from gradcli.symbolic.lambdify_forms import MATH_FORMS, math_modules, numpy_modules
 
 POINTS = [-1000.0, -40.0, -1.5, -1e-300, -0.0, 0.0, 1e-300, 0.5, 2.0, 40.0, 710.0, 1000.0, math.inf, -math.inf,
           math.nan]
@@ -50,5 +50,5 @@ def test_the_float_forms_keep_relu_nan_and_zero_derivatives_at_kinks():
 
 
 def test_importing_the_float_forms_does_not_import_numpy():
-    code = "import sys, gradcli.lambdify_forms as L; L.MATH_FORMS['sigmoid'](1.0); print('numpy' in sys.modules)"
+    code = "import sys, gradcli.symbolic.lambdify_forms as L; L.MATH_FORMS['sigmoid'](1.0); print('numpy' in sys.modules)"
     assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60).stdout == "False\n"

@@ -4,8 +4,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from gradcli.expr import parse
-from gradcli.render.latex_printer import name_latex, op_latex, tree_latex
+from gradcli.language.expr import parse
+from gradcli.symbolic.latex_printer import name_latex, op_latex, tree_latex
 
 
 @pytest.mark.parametrize("text, tex", [

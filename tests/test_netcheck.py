@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
-from gradcli import netcheck as N
-from gradcli import spec as S
-from gradcli.checking import CheckOptions
+from gradcli.checks.nets import netcheck as N
+from gradcli.io import spec as S
+from gradcli.checks.checking import CheckOptions
 from gradcli.errors import GradcliError, SpecError
 
 SHEET_003 = """

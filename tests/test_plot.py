@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given, strategies as st
 from typer.testing import CliRunner
 
-from gradcli import plot as P
+from gradcli.training import plot as P
 from gradcli.cli import app
 from gradcli.errors import BindingError, DomainError, GradcliError, ShapeError
 from gradcli.render import plot as R

@@ -15,8 +15,8 @@ from typer.testing import CliRunner
 
 from gradcli.cli import app
 from gradcli.errors import SpecError
-from gradcli.problems import check_problem, check_problem_file, printed_interval
-from gradcli.spec import load_problem, load_text
+from gradcli.checks.claims.problems import check_problem, check_problem_file, printed_interval
+from gradcli.io.spec import load_problem, load_text
 
 runner = CliRunner()
 
@@ -119,7 +119,7 @@ def test_upstream_gradient_recomputes_what_is_downstream(tmp_path):
 
 
 def test_a_claim_sympy_cannot_simplify_is_still_judged_at_random_points(tmp_path, monkeypatch):
-    import gradcli.problems as P
+    import gradcli.checks.claims.problems as P
 
     monkeypatch.setattr(P, "_proved_equal", lambda a, b, seconds: False)
     r = check(tmp_path, """\
@@ -548,8 +548,8 @@ def test_the_printed_xor_weights_learn_and_are_not_symmetric(tmp_path):
 
 def test_the_compiled_gradient_matches_the_engine(tmp_path):
     """Behaviours run train.py's loop on a gradient compiled from SymPy; it must be the engine's gradient."""
-    from gradcli import train as T
-    from gradcli.problems import _Checker
+    from gradcli.training import train as T
+    from gradcli.checks.claims.problems import _Checker
 
     path = tmp_path / "x.yaml"
     path.write_text(textwrap.dedent(XOR % {"W1": "[[0.3, -0.1], [0.2, 0.4]]", "b1": "[0.1, 0]",
@@ -574,7 +574,7 @@ def test_the_compiled_gradient_matches_the_engine(tmp_path):
 
 
 def test_behaviour_verdicts_match_gradcli_train(tmp_path):
-    from gradcli import train as T
+    from gradcli.training import train as T
 
     path = tmp_path / "x.yaml"
     path.write_text(textwrap.dedent(XOR % {"W1": "[[0.3, -0.1], [0.2, 0.4]]", "b1": "[0.1, 0]",

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from gradcli.derive import derive
+from gradcli.checks.derive import derive
 from gradcli.render import render
 from latex_compile import compile_latex
 

@@ -79,9 +79,9 @@ def test_every_sheet_network_writes_up(example, tmp_path):
 
 
 def test_a_disagreeing_parameter_is_named():
-    from gradcli.netcheck import check_net
+    from gradcli.checks.nets.netcheck import check_net
     from gradcli.render.netcheck_doc import latex, markdown
-    from gradcli.spec import load_net
+    from gradcli.io.spec import load_net
 
     r = check_net(load_net(SHEET002))
     p = r.gradients["W2"]

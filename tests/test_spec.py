@@ -8,10 +8,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from gradcli import spec as S
+from gradcli.io import spec as S
 from gradcli.errors import GradcliError, SpecError
-from gradcli.expr import parse, to_text
-from gradcli.yaml_source import MAX_NODES, load_text as load_yaml
+from gradcli.language.expr import parse, to_text
+from gradcli.io.yaml_source import MAX_NODES, load_text as load_yaml
 
 SPEC4 = """\
 name: one hidden layer (sheet 003, 3.1)      # optional

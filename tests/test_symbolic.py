@@ -13,10 +13,10 @@ import sympy
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from gradcli import functions as F
-from gradcli import symbolic as S
+from gradcli.language import functions as F
+from gradcli.symbolic import calculus as S
 from gradcli.errors import BindingError, DefinitionError, DomainError, GradcliError, ShapeError, TimeBoundError
-from gradcli.expr import parse
+from gradcli.language.expr import parse
 
 x, y, z, w, c = (S.symbol(n) for n in "xyzwc")
 SCALARS = {n: S.symbol(n) for n in "abcwxyz"}
@@ -38,8 +38,8 @@ def test_every_function_of_the_table_has_a_sympy_form():
 
 
 def test_symbolic_imports_neither_the_engine_nor_the_forward():
-    code = ("import sys, gradcli.symbolic; "
-            "bad = [m for m in sys.modules if m.startswith(('gradcli.engine', 'gradcli.forward'))]; "
+    code = ("import sys, gradcli.symbolic.calculus; "
+            "bad = [m for m in sys.modules if m.startswith(('gradcli.numerics.engine', 'gradcli.numerics.forward'))]; "
             "assert not bad, bad")
     subprocess.run([sys.executable, "-c", code], check=True)
 
@@ -370,8 +370,8 @@ def test_the_symbolic_column_of_derive_never_imports_numpy():
     """derive's symbolic job runs in gradcli.prefork's child, which has not imported NumPy: keeping it that
     way keeps ~0.08 s off the command's start-up."""
     code = ("import sys\n"
-            "import gradcli.derive as D, gradcli.definitions as Df\n"
-            "from gradcli.expr import parse\n"
+            "import gradcli.checks.derive as D, gradcli.language.definitions as Df\n"
+            "from gradcli.language.expr import parse\n"
             "D._symbolic(parse('ln(x)+sigmoid(y)*relu(z)+abs(x)'), {}, ['x','y','z'], {'x':1.,'y':3.,'z':2.}, 1.0)\n"
             "defs = {k: n for k, (n, _) in Df.parse_definitions(['a=(w+x)^2', 'b=x*w']).items()}\n"
             "D._symbolic(parse('c*(a-b)^2'), defs, ['c','w','x'], {'c':1.,'w':2.,'x':3.}, 1.0)\n"
@@ -707,7 +707,7 @@ def test_simplify_imports_happen_before_its_time_bound_starts():
     """sympy.simplify's first call imports sympy.physics.units (~0.15 s): inside the bound, that would use up
     the first formula's time, so the printed formula would depend on the machine's load."""
     code = ("import sys, sympy\n"
-            "import gradcli.symbolic as S\n"
+            "import gradcli.symbolic.calculus as S\n"
             "seen = []\n"
             "real = S.bounded\n"
             "def spy(seconds, fn, *args, **kw):\n"

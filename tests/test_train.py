@@ -12,11 +12,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from typer.testing import CliRunner
 
-from gradcli import spec as S
-from gradcli import train as T
+from gradcli.io import spec as S
+from gradcli.training import train as T
 from gradcli.cli import app
 from gradcli.errors import GradcliError, ShapeError, SpecError
-from gradcli.expr import parse
+from gradcli.language.expr import parse
 from gradcli.render import train as R
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"

@@ -11,7 +11,7 @@ import sys
 
 import typer
 
-from ..functions import limits_text
+from gradcli.language.functions import limits_text
 
 THRESHOLD_TEXT = (
     "Relative error = |a-b| / max(|a|,|b|,1e-300); columns agree within an error budget: the numeric "
@@ -42,8 +42,8 @@ def main() -> None:
     Typer may bundle its own copy of click, so click's exceptions are recognised by what they carry
     (`exit_code`, `format_message`) rather than by class.
     """
-    from ..errors import GradcliError
-    from .output import fail, wants_json
+    from gradcli.errors import GradcliError
+    from gradcli.cli.output import fail, wants_json
 
     sys.setrecursionlimit(max(sys.getrecursionlimit(), 20_000))
     try:
@@ -64,4 +64,4 @@ def main() -> None:
             code = fail(err, json_mode=wants_json(sys.argv))
     sys.exit(code or 0)
 
-from . import check, derive, descent, jacobian, plot, train  # noqa: E402,F401  (registers the commands)
+from gradcli.cli import check, derive, descent, jacobian, plot, train  # noqa: E402,F401  (registers the commands)

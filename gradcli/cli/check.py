@@ -7,8 +7,8 @@ from typing import Annotated, Optional
 
 import typer
 
-from . import THRESHOLD_TEXT, app
-from .output import Format, FormatOption, JsonOption, pick_format, run, show_progress
+from gradcli.cli import THRESHOLD_TEXT, app
+from gradcli.cli.output import Format, FormatOption, JsonOption, pick_format, run, show_progress
 
 
 @app.command(help=(
@@ -40,7 +40,7 @@ def check(
     fmt = pick_format(fmt, json_)
 
     def compute():
-        from ..checking import CheckOptions, check_path
+        from gradcli.checks.checking import CheckOptions, check_path
 
         options = CheckOptions(fast=fast, show=list(show or []), cost=cost, equations=equations, jobs=jobs,
                                shard=shard, junit=junit, seed=seed, progress=show_progress(fmt))

@@ -7,8 +7,8 @@ from typing import Annotated, Optional
 
 import typer
 
-from . import THRESHOLD_TEXT, app
-from .output import Format, FormatOption, JsonOption, pick_format, run
+from gradcli.cli import THRESHOLD_TEXT, app
+from gradcli.cli.output import Format, FormatOption, JsonOption, pick_format, run
 
 
 @app.command(help=(
@@ -34,11 +34,11 @@ def derive(
     fmt = pick_format(fmt, json_)
 
     def compute():
-        from ..derive import derive as run_derive
+        from gradcli.checks.derive import derive as run_derive
 
         if graph is None:
             return run_derive(expression, at, where or [])
-        from ..render.graph_export import check_target, write_graph
+        from gradcli.render.graph_export import check_target, write_graph
 
         check_target(graph)  # bad usage fails before any work and writes nothing
         result = run_derive(expression, at, where or [])

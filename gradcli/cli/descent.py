@@ -7,8 +7,8 @@ from typing import Annotated, Optional
 
 import typer
 
-from . import app
-from .output import Format, FormatOption, JsonOption, pick_format, require_format, run, show_progress
+from gradcli.cli import app
+from gradcli.cli.output import Format, FormatOption, JsonOption, pick_format, require_format, run, show_progress
 
 
 @app.command(help=(
@@ -41,18 +41,18 @@ def descent(
     fmt = pick_format(fmt, json_)
 
     def compute():
-        from ..descent import descent as run_descent, landscape
-        from ..plot import parse_size
+        from gradcli.training.descent import descent as run_descent, landscape
+        from gradcli.training.plot import parse_size
 
         require_format("DescentResult", fmt, "descent")
         pixels = parse_size(size)
         if plot is not None:
-            from ..render.plot import check_image_target
+            from gradcli.render.plot import check_image_target
 
             check_image_target(plot, "--plot")
         result = run_descent(expression, start, at, lr=lr, steps=steps, tol=tol, progress=show_progress(fmt))
         if plot is not None:
-            from ..render.descent import write_image
+            from gradcli.render.descent import write_image
 
             write_image(result, landscape(result), plot, pixels, "--plot")
             result.notes.append(f"wrote {plot}")

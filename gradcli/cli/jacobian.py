@@ -6,8 +6,8 @@ from typing import Annotated, Optional
 
 import typer
 
-from . import THRESHOLD_TEXT, app
-from .output import Format, FormatOption, JsonOption, pick_format, run
+from gradcli.cli import THRESHOLD_TEXT, app
+from gradcli.cli.output import Format, FormatOption, JsonOption, pick_format, run
 
 
 @app.command(help=(
@@ -37,8 +37,8 @@ def jacobian(
     fmt = pick_format(fmt, json_)
 
     def compute():
-        from ..errors import BindingError
-        from ..jacobian import jacobian as run_jacobian
+        from gradcli.errors import BindingError
+        from gradcli.checks.jacobian import jacobian as run_jacobian
 
         shapes: dict[str, str] = {}
         for item in shape or []:

@@ -10,7 +10,7 @@ from typing import Annotated, Any
 
 import typer
 
-from ..errors import GradcliError
+from gradcli.errors import GradcliError
 
 
 class Format(str, Enum):
@@ -57,7 +57,7 @@ def show_progress(fmt: Format) -> bool:
 
 def emit(result: Any, fmt: Format) -> None:
     """Render one result object in the chosen format on stdout. Nothing is computed here."""
-    from ..render import render
+    from gradcli.render import render
 
     out = render(result, fmt.value)
     if isinstance(out, str):
@@ -79,7 +79,7 @@ def fail(err: GradcliError, json_mode: bool, usage_hint: bool = False) -> int:
 
 def require_format(result_class: str, fmt: Format, command: str) -> None:
     """Exit 2 before any work when `command` has no renderer for `fmt` (e.g. no LaTeX for plot)."""
-    from ..render import FORMATS, renderer
+    from gradcli.render import FORMATS, renderer
 
     if renderer(result_class, fmt.value) is None:
         have = ", ".join(f for f in FORMATS if renderer(result_class, f) is not None)

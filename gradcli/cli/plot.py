@@ -7,8 +7,8 @@ from typing import Annotated, Optional
 
 import typer
 
-from . import app
-from .output import Format, FormatOption, JsonOption, pick_format, require_format, run
+from gradcli.cli import app
+from gradcli.cli.output import Format, FormatOption, JsonOption, pick_format, require_format, run
 
 
 @app.command(help=(
@@ -44,19 +44,19 @@ def plot(
     fmt = pick_format(fmt, json_)
 
     def compute():
-        from ..plot import parse_size, plot as sample
+        from gradcli.training.plot import parse_size, plot as sample
 
         require_format("PlotData", fmt, "plot")
         pixels = parse_size(size)
         if output is not None:
-            from ..render.plot import check_image_target
+            from gradcli.render.plot import check_image_target
 
             check_image_target(output, "--output")
         n = points if points is not None or output is None else 1001
         data = sample(expression, range_, derivative=derivative, points=n, ylim=ylim, width=width, height=height,
                       chars="blocks" if blocks else "braille")
         if output is not None:
-            from ..render.plot import write_image
+            from gradcli.render.plot import write_image
 
             write_image(data, output, pixels, "--output")
             data.file = str(output)

@@ -7,8 +7,8 @@ from typing import Annotated, Optional
 
 import typer
 
-from . import app
-from .output import Format, FormatOption, JsonOption, pick_format, run, show_progress
+from gradcli.cli import app
+from gradcli.cli.output import Format, FormatOption, JsonOption, pick_format, run, show_progress
 
 
 @app.command(help=(
@@ -37,13 +37,13 @@ def train(
     fmt = pick_format(fmt, json_)
 
     def compute():
-        from ..spec import load_net
-        from ..train import train as run_train
+        from gradcli.io.spec import load_net
+        from gradcli.training.train import train as run_train
 
         if plot is None:
             return run_train(load_net(path), lr=lr, steps=steps, progress=show_progress(fmt))
-        from ..plot import parse_size
-        from ..render.plot import check_image_target, write_loss_image
+        from gradcli.training.plot import parse_size
+        from gradcli.render.plot import check_image_target, write_loss_image
 
         pixels = parse_size(size)
         check_image_target(plot, "--plot")  # bad usage fails before any work and writes nothing

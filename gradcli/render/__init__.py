@@ -12,7 +12,7 @@ import json
 import math
 from typing import Any
 
-from ..errors import GradcliError
+from gradcli.errors import GradcliError
 
 MODULES = {
     "DeriveResult": "gradcli.render.derive",

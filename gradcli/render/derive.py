@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from . import error_text, number
+from gradcli.render import error_text, number
 
 
 def to_dict(r) -> dict:
@@ -222,7 +222,7 @@ def _notes(r) -> list[str]:
 
 def markdown(r) -> str:
     """The worked solution as GitHub Markdown (formulas in gradcli's language as code)."""
-    from .document import md_code, md_table, md_text
+    from gradcli.render.document import md_code, md_table, md_text
 
     g = r.graph
     out = [f"# Gradient of {md_code(r.expression)}", ""]
@@ -328,7 +328,7 @@ class _Notation:
     def d(self, num: str, den: str) -> str:
         if not self.tex:
             return _md_d(num, den)
-        from .latex_printer import name_latex
+        from gradcli.symbolic.latex_printer import name_latex
 
         top = "f" if num == "f" else name_latex(num)
         return rf"\frac{{\partial {top}}}{{\partial {name_latex(den)}}}"
@@ -336,7 +336,7 @@ class _Notation:
     def value(self, v) -> str:
         if not self.tex:
             return number(v)
-        from .document import tex_number
+        from gradcli.render.document import tex_number
 
         return tex_number(v)
 
@@ -376,8 +376,8 @@ def _backward_lines(r, note: _Notation) -> list[str]:
 
 def _label_latex(label: str) -> str:
     """An input of a graph node: a variable or node name, or a constant (negative ones in parentheses)."""
-    from .document import tex_math_text
-    from .latex_printer import name_latex, number_latex
+    from gradcli.render.document import tex_math_text
+    from gradcli.symbolic.latex_printer import name_latex, number_latex
 
     try:
         value = float(label)
@@ -388,16 +388,16 @@ def _label_latex(label: str) -> str:
 
 
 def _node_latex(n) -> str:
-    from .latex_printer import op_latex
+    from gradcli.symbolic.latex_printer import op_latex
 
     return op_latex(n.op, [_label_latex(i) for i in n.inputs], tensor=_tensor_node(n))
 
 
 def latex(r) -> str:
     """The worked solution as a complete LaTeX document (article, amsmath; compiles with texlive-latex-base)."""
-    from ..expr import parse
-    from .document import (latex_document, tex_code, tex_number, tex_table, tex_text, tex_verdict)
-    from .latex_printer import name_latex, tree_latex
+    from gradcli.language.expr import parse
+    from gradcli.render.document import (latex_document, tex_code, tex_number, tex_table, tex_text, tex_verdict)
+    from gradcli.symbolic.latex_printer import name_latex, tree_latex
 
     g = r.graph
     note = _Notation(tex=True)
@@ -530,7 +530,7 @@ def _path_numbers(p, note: _Notation) -> str:
 
 def _path_latex(p, note: _Notation) -> str:
     """One path: its local gradients as symbols, as numbers (when more than one), and the product."""
-    from .document import tex_number
+    from gradcli.render.document import tex_number
 
     parts = [_path_symbols(p, note)]
     if len(p.factors) > 1:

@@ -7,7 +7,7 @@ import json
 import math
 from pathlib import Path
 
-from . import number
+from gradcli.render import number
 
 TABLE_ROWS = 14  # trajectory rows in the terminal and Markdown
 JSON_POINTS = 201  # the most trajectory entries in JSON (the first, the last, evenly spaced between)
@@ -188,7 +188,7 @@ def table(r) -> str:
 
 def markdown(r) -> str:
     """The same report for a write-up: settings, trajectory table, the ρ analysis."""
-    from .document import md_code, md_table, md_text
+    from gradcli.render.document import md_code, md_table, md_text
 
     out = [f"## Gradient descent on {md_code(r.expression)}", ""]
     if r.constants:
@@ -225,7 +225,7 @@ def write_image(r, land, path: str | Path, size: tuple[int, int], option: str = 
     """Contours of L with the path (two variables), L with the path on it (one), or the loss per step."""
     import numpy as np
 
-    from .plot import mpl_text, figure, save
+    from gradcli.render.plot import mpl_text, figure, save
 
     fig, (ax,) = figure(size)
     title = f"L = {r.expression}, η = {number(r.lr)}: " + (

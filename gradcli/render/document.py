@@ -13,7 +13,7 @@ import re
 import unicodedata
 from typing import Any, Iterable
 
-from . import number
+from gradcli.render import number
 
 # ------------------------------------------------------------------------------------------------ LaTeX
 
@@ -134,14 +134,14 @@ def tex_formula(text: Any, *, index: bool = False) -> str:
 
 def parsed_formula(text: Any, *, index: bool = False) -> str | None:
     """`tex_formula`, or None when the text is not a formula of gradcli's language."""
-    from ..errors import GradcliError
-    from ..expr import parse
-    from .latex_printer import tree_latex
+    from gradcli.errors import GradcliError
+    from gradcli.language.expr import parse
+    from gradcli.symbolic.latex_printer import tree_latex
 
     source = str(text)
     try:
         if index:
-            from ..jacobian import rewrite_delta
+            from gradcli.checks.jacobian import rewrite_delta
 
             source = rewrite_delta(source)
         node = parse(source, allow_index=index)

@@ -13,8 +13,8 @@ import shutil
 import subprocess
 from pathlib import Path
 
-from ..errors import GradcliError
-from . import number
+from gradcli.errors import GradcliError
+from gradcli.render import number
 
 FORMATS = {".dot": "Graphviz DOT", ".mmd": "Mermaid", ".svg": "SVG (via Graphviz)", ".png": "PNG (via Graphviz)"}
 IMAGE_FORMATS = (".svg", ".png")

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import itertools
 
-from .document import (latex_document, parsed_formula, tex_array, tex_code, tex_number, tex_table, tex_text,
+from gradcli.render.document import (latex_document, parsed_formula, tex_array, tex_code, tex_number, tex_table, tex_text,
                        tex_verdict, tex_wrap)
 
 MAX_ENTRIES = 64  # entries listed one by one (the JSON has them all)
@@ -27,9 +27,9 @@ def _tuple(t) -> str:
 
 def latex(r) -> str:
     """A complete LaTeX document for a JacobianResult."""
-    from ..errors import GradcliError
-    from ..expr import parse
-    from .latex_printer import name_latex, tree_latex
+    from gradcli.errors import GradcliError
+    from gradcli.language.expr import parse
+    from gradcli.symbolic.latex_printer import name_latex, tree_latex
 
     try:
         f = tree_latex(parse(r.expression))
@@ -92,7 +92,7 @@ def latex(r) -> str:
 
 
 def _in_axes(r) -> int:
-    from ..jacobian import axes
+    from gradcli.checks.jacobian import axes
 
     return len(axes(r.input_shape))
 

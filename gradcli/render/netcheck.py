@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 
-from . import dumps, error_text, number
+from gradcli.render import dumps, error_text, number
 
 _STYLE = {"agree": "green", "kink": "yellow", "disagree": "bold red"}
 
@@ -28,7 +28,7 @@ def _clean(v):
 
 def to_dict(r) -> dict:
     """The JSON object of SPEC §4 (keys may be added, never renamed)."""
-    from ..netcheck import reported_index, reported_shape
+    from gradcli.checks.nets.netcheck import reported_index, reported_shape
 
     gradient = {}
     for name, p in r.gradients.items():
@@ -82,7 +82,7 @@ def table(r):
     from rich.table import Table
     from rich.text import Text
 
-    from ..netcheck import reported_index, reported_shape
+    from gradcli.checks.nets.netcheck import reported_index, reported_shape
 
     parts: list = []
     head = Text()

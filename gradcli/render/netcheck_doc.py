@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from . import error_text, number
-from .document import (latex_document, md_code, md_table, md_text, tex_array, tex_code, tex_number, tex_table,
+from gradcli.render import error_text, number
+from gradcli.render.document import (latex_document, md_code, md_table, md_text, tex_array, tex_code, tex_number, tex_table,
                        tex_text, tex_verdict, tex_wrap)
 
 MAX_SHOWN_ENTRIES = 64  # a gradient with at most this many entries is written out in full
@@ -159,15 +159,15 @@ def _md_backward(b) -> list[str]:
 
 
 def _d(name: str) -> str:
-    from .latex_printer import name_latex
+    from gradcli.symbolic.latex_printer import name_latex
 
     return rf"\frac{{\partial L}}{{\partial {name_latex(name)}}}"
 
 
 def _formula(text: str, symbols: dict[str, str]) -> str:
-    from ..errors import GradcliError
-    from ..expr import parse
-    from .latex_printer import tree_latex
+    from gradcli.errors import GradcliError
+    from gradcli.language.expr import parse
+    from gradcli.symbolic.latex_printer import tree_latex
 
     try:
         return tree_latex(parse(text), symbols=symbols, hadamard=True)
@@ -177,7 +177,7 @@ def _formula(text: str, symbols: dict[str, str]) -> str:
 
 def _definition(line: str) -> str:
     """'h1 = tanh(W1 @ x + b1)' -> h_{1} &= \\tanh(W_{1} x + b_{1})."""
-    from .latex_printer import name_latex
+    from gradcli.symbolic.latex_printer import name_latex
 
     name, sep, rhs = line.partition("=")
     if not sep or not name.strip().isidentifier():

@@ -17,8 +17,8 @@ import math
 from pathlib import Path
 from typing import Any, Sequence
 
-from ..errors import GradcliError
-from . import number
+from gradcli.errors import GradcliError
+from gradcli.render import number
 
 KINK_MARK = "◆"
 AXIS_KINK = "▲"
@@ -252,7 +252,7 @@ def json_text(d) -> str:
 
 def markdown(d) -> str:
     """The terminal plot in a code block, with f' and the kinks as text."""
-    from .document import md_code
+    from gradcli.render.document import md_code
 
     out = [f"### Plot of {md_code(d.expression)} on [{number(d.lo)}, {number(d.hi)}]", ""]
     if d.derivative is not None:

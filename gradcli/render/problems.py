@@ -9,13 +9,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from . import dumps
+from gradcli.render import dumps
 
 
 def _bank(r):
     """A single ProblemResult is rendered as a bank of one file."""
-    from ..bank import BankResult
-    from ..problems import ProblemResult
+    from gradcli.checks.bank import BankResult
+    from gradcli.checks.claims.problems import ProblemResult
 
     if isinstance(r, ProblemResult):
         return BankResult(r.file, [r], None, 1, 1, r.seconds)
@@ -29,7 +29,7 @@ def to_dict(r) -> dict:
     method, seconds; a top-level summary and shard. A network spec's entry is its net-check dict with ok.
     """
     r = _bank(r)
-    from ..bank import NetFileResult
+    from gradcli.checks.bank import NetFileResult
 
     files = []
     for f in r.files:
@@ -99,7 +99,7 @@ def table(r):
     from rich.table import Table
     from rich.text import Text
 
-    from ..bank import NetFileResult
+    from gradcli.checks.bank import NetFileResult
 
     parts: list = []
     for f in r.files:
@@ -146,7 +146,7 @@ def table(r):
 def markdown(r) -> str:
     """A Markdown report: a table per file and the summary line."""
     r = _bank(r)
-    from ..bank import NetFileResult
+    from gradcli.checks.bank import NetFileResult
 
     out: list[str] = []
     for f in r.files:

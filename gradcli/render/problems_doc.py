@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .document import (latex_document, parsed_formula, tex_array, tex_formula, tex_math_text, tex_number, tex_table,
+from gradcli.render.document import (latex_document, parsed_formula, tex_array, tex_formula, tex_math_text, tex_number, tex_table,
                        tex_text, tex_verdict)
 
 MAX_POINT_ENTRIES = 12  # coordinates of a counterexample point written out; the JSON has them all
@@ -17,8 +17,8 @@ MAX_POINT_ENTRIES = 12  # coordinates of a counterexample point written out; the
 
 def _bank(r):
     """A single ProblemResult is written as a bank of one file."""
-    from ..bank import BankResult
-    from ..problems import ProblemResult
+    from gradcli.checks.bank import BankResult
+    from gradcli.checks.claims.problems import ProblemResult
 
     if isinstance(r, ProblemResult):
         return BankResult(r.file, [r], None, 1, 1, r.seconds)
@@ -26,14 +26,14 @@ def _bank(r):
 
 
 def _is_net(f) -> bool:
-    from ..bank import NetFileResult
+    from gradcli.checks.bank import NetFileResult
 
     return isinstance(f, NetFileResult)
 
 
 def latex(r) -> str:
     """A complete LaTeX document: summary table, then every file's claims worked through."""
-    from .problems import summary_line
+    from gradcli.render.problems import summary_line
 
     bank = _bank(r)
     s = bank.summary
@@ -146,7 +146,7 @@ def _counterexample(ce: dict) -> str:
 
 
 def _name(name: str) -> str:
-    from .latex_printer import name_latex
+    from gradcli.symbolic.latex_printer import name_latex
 
     return name_latex(name) if name.isidentifier() else tex_math_text(name)
 

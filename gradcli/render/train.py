@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import math
 
-from . import dumps, number
+from gradcli.render import dumps, number
 
 PLOT_WIDTH = 60
 PLOT_HEIGHT = 8
@@ -43,7 +43,7 @@ def _finite(v):
 
 
 def _learns(r):
-    from ..errors import GradcliError
+    from gradcli.errors import GradcliError
 
     try:
         return r.learns()
@@ -53,7 +53,7 @@ def _learns(r):
 
 def to_dict(r) -> dict:
     """The JSON object of `gradcli train` (keys may be added, never renamed)."""
-    from ..train import max_abs_error
+    from gradcli.training.train import max_abs_error
 
     return {
         "file": r.file,
@@ -304,7 +304,7 @@ def table(r):
         preds = Table(title="Predictions", title_justify="left")
         for col in ("#", "x", "y", f"{r.prediction_name} (final)", "|error|"):
             preds.add_column(col, justify="left" if col in ("#", "x") else "right")
-        from ..train import max_abs_error
+        from gradcli.training.train import max_abs_error
 
         for i, p in enumerate(r.predictions):
             err = max_abs_error(p.yhat, p.y) if p.y is not None else None
@@ -334,7 +334,7 @@ def table(r):
 
 
 def markdown(r) -> str:
-    from ..train import max_abs_error
+    from gradcli.training.train import max_abs_error
 
     out = [f"# Training `{r.file}`", ""]
     if r.name:
@@ -373,8 +373,8 @@ def markdown(r) -> str:
 def latex(r) -> str:
     """A complete LaTeX document (gradcli.render.document): settings, the update rule, the first/last loss, the
     status, the final parameters as matrices, the predictions and the symmetry / dead-unit reports."""
-    from ..train import max_abs_error
-    from .document import latex_document, tex_table, tex_text
+    from gradcli.training.train import max_abs_error
+    from gradcli.render.document import latex_document, tex_table, tex_text
 
     body = [rf"\emph{{{tex_text(r.name)}}}", ""] if r.name else []
     body.append(tex_text(_settings(r)) + ".")

@@ -1,0 +1,43 @@
+"""`gradcli check PATH`: dispatch a network spec, a problem file or a directory of them.
+
+A file with a top-level `claims:` key is a problem file (SPEC §5), otherwise a network spec (SPEC §4);
+a directory checks every *.yaml/*.yml below it and sums up.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from gradcli.errors import GradcliError
+
+
+@dataclass
+class CheckOptions:
+    fast: bool = False
+    show: list[str] = field(default_factory=list)
+    cost: bool = False
+    equations: bool = True
+    jobs: int | None = None
+    shard: str | None = None
+    junit: Path | None = None
+    seed: int = 0
+    progress: bool = False
+
+
+def check_path(path: Path, options: CheckOptions):
+    """Result of checking `path`: a NetCheckResult for one network spec, else a BankResult of files."""
+    path = Path(path)
+    if not path.exists():
+        raise GradcliError(f"no such file or directory: {path}", where=str(path))
+    if path.is_file():
+        from gradcli.io import spec
+
+        loaded = spec.load(path)
+        if isinstance(loaded, spec.NetSpec):
+            from gradcli.checks.nets.netcheck import check_net
+
+            return check_net(loaded, options)
+    from gradcli.checks.bank import check_bank
+
+    return check_bank(path, options)
