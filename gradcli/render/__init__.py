@@ -56,23 +56,6 @@ def renderer(result_class: str, fmt: str):
     return None
 
 
-def number(v: Any, digits: int = 10) -> str:
-    """A number as people read it: up to `digits` significant digits, no trailing noise."""
-    if v is None:
-        return "—"
-    if isinstance(v, (list, tuple)):
-        return "[" + ", ".join(number(x, digits) for x in v) + "]"
-    try:
-        f = float(v)
-    except (TypeError, ValueError):
-        return str(v)
-    if f != f:
-        return "nan"
-    if f == 0:
-        return "0"
-    return f"{f:.{digits}g}"
-
-
 def dumps(obj: Any) -> str:
     """One JSON object: NumPy values become plain numbers and lists; nan and inf (a column that could not
     be computed, a value undefined at a point) become null, since JSON has no such numbers."""
@@ -94,7 +77,3 @@ def plain_json(value: Any) -> Any:
     except (TypeError, ValueError):
         return str(value)
     return f if math.isfinite(f) else None
-
-
-def error_text(v: float | None) -> str:
-    return "—" if v is None else f"{v:.1e}"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from gradcli.render import error_text, number
+from gradcli.text import error_text, number
 
 
 def to_dict(r) -> dict:

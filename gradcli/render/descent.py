@@ -7,7 +7,7 @@ import json
 import math
 from pathlib import Path
 
-from gradcli.render import number
+from gradcli.text import number
 
 TABLE_ROWS = 14  # trajectory rows in the terminal and Markdown
 JSON_POINTS = 201  # the most trajectory entries in JSON (the first, the last, evenly spaced between)

@@ -13,7 +13,7 @@ import re
 import unicodedata
 from typing import Any, Iterable
 
-from gradcli.render import number
+from gradcli.text import number
 
 # ------------------------------------------------------------------------------------------------ LaTeX
 

@@ -14,7 +14,7 @@ import subprocess
 from pathlib import Path
 
 from gradcli.errors import GradcliError
-from gradcli.render import number
+from gradcli.text import number
 
 FORMATS = {".dot": "Graphviz DOT", ".mmd": "Mermaid", ".svg": "SVG (via Graphviz)", ".png": "PNG (via Graphviz)"}
 IMAGE_FORMATS = (".svg", ".png")

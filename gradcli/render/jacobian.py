@@ -5,7 +5,9 @@ from __future__ import annotations
 import itertools
 from typing import Any
 
-from gradcli.render import dumps, error_text, number
+from gradcli.render import dumps
+
+from gradcli.text import error_text, number
 
 
 def to_dict(r) -> dict:

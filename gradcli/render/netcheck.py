@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import math
 
-from gradcli.render import dumps, error_text, number
+from gradcli.render import dumps
+
+from gradcli.text import error_text, number
 
 _STYLE = {"agree": "green", "kink": "yellow", "disagree": "bold red"}
 

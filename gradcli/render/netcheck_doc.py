@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from gradcli.render import error_text, number
+from gradcli.text import error_text, number
 from gradcli.render.document import (latex_document, md_code, md_table, md_text, tex_array, tex_code, tex_number, tex_table,
                        tex_text, tex_verdict, tex_wrap)
 

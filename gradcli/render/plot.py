@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from gradcli.errors import GradcliError
-from gradcli.render import number
+from gradcli.text import number
 
 KINK_MARK = "◆"
 AXIS_KINK = "▲"

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import math
 
-from gradcli.render import dumps, number
+from gradcli.render import dumps
+
+from gradcli.text import number
 
 PLOT_WIDTH = 60
 PLOT_HEIGHT = 8

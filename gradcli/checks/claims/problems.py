@@ -1396,7 +1396,7 @@ def _behaviour_text(kind: str, result: Any, tol: float | None, holds: bool) -> s
 
 def _num(v: Any, digits: int = 10) -> str:
     """A number in a claim's detail, written as every table writes numbers."""
-    from gradcli.render import number
+    from gradcli.text import number
 
     return number(v, digits)
 
