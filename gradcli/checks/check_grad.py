@@ -215,7 +215,9 @@ def check_grad(f: Callable[..., Any], grad_f: Callable[..., Any], x: Any, *args:
     overall = compare.judge_array(None, analytic, numeric, error, one_sided=one_sided, threshold=threshold)
     rel = np.asarray(compare.rel_error(analytic, numeric), dtype=np.float64).reshape(x.shape)
     worst = _worst(verdicts, rel)
-    odd, reason = _diagnose(overall.verdict, worst, analytic, numeric, error, left, right, kink, threshold, verdicts)
+    rounding = _one_sided_rounding(left, right, value, x) if kinks else np.full(x.shape, np.nan)
+    odd, reason = _diagnose(overall.verdict, worst, analytic, numeric, error, (left, right, rounding), kink, threshold,
+                            verdicts)
     kink_list = [KinkEntry(tuple(int(i) for i in ix), float(left[ix]), float(right[ix]), float(analytic[ix]))
                  for ix in map(tuple, np.argwhere(kink))]
     return CheckGradResult(
@@ -298,11 +300,20 @@ def _kinks(left: np.ndarray, right: np.ndarray, value: float, x: np.ndarray, thr
     terms of f that vary, max(|f(x)|, max(1, |x_i|)·max(|left|, |right|)).
     """
     with np.errstate(all="ignore"):
+        big = np.maximum(np.abs(left), np.abs(right))
+        budget = 2 * _one_sided_rounding(left, right, value, x)
+        return np.isfinite(left) & np.isfinite(right) & (np.abs(left - right) > np.maximum(threshold * big, budget))
+
+
+def _one_sided_rounding(left: np.ndarray, right: np.ndarray, value: float, x: np.ndarray) -> np.ndarray:
+    """The rounding error budget of one one-sided estimate: BUDGET_FACTOR·30δ/h (see `_kinks`), with
+    δ = ROUNDING_ULPS·eps·F. Where the derivative is tiny beside f(x)/h (rosen's ∂/∂x₄ = 2e-6 at x₄ = 1e-8
+    with f ≈ 4), this, not the derivative's size, is how far the estimate can be off."""
+    with np.errstate(all="ignore"):
         h = finite_diff.step_size(x, finite_diff.ONE_SIDED_STEP)
         big = np.maximum(np.abs(left), np.abs(right))
         scale = np.maximum(abs(value), np.maximum(1.0, np.abs(x)) * big)
-        budget = compare.BUDGET_FACTOR * ONE_SIDED_GAIN * finite_diff.ROUNDING_ULPS * finite_diff.EPS * scale / h
-        return np.isfinite(left) & np.isfinite(right) & (np.abs(left - right) > np.maximum(threshold * big, budget))
+        return compare.BUDGET_FACTOR * (ONE_SIDED_GAIN / 2) * finite_diff.ROUNDING_ULPS * finite_diff.EPS * scale / h
 
 
 def _persists(F: Callable[[np.ndarray], np.ndarray], x: np.ndarray, ix: tuple[int, ...], jump: float) -> bool:
@@ -345,8 +356,12 @@ def _worst(verdicts: np.ndarray, rel: np.ndarray) -> tuple[int, ...] | None:
     return None
 
 
-def _diagnose(verdict: str, worst, a, n, e, left, right, kink, threshold, verdicts) -> tuple[str | None, str]:
-    """(odd one out, reason) for the result: which column to suspect at the worst disagreeing entry."""
+def _diagnose(verdict: str, worst, a, n, e, sides, kink, threshold, verdicts) -> tuple[str | None, str]:
+    """(odd one out, reason) for the result: which column to suspect at the worst disagreeing entry.
+
+    `sides` = (left, right, rounding): the one-sided derivatives and the rounding budget of each; their
+    mean is trusted to |left − right| + max(threshold·max(|left|, |right|), rounding)."""
+    left, right, rounding = sides
     count = int(np.count_nonzero(verdicts == "disagree"))
     if verdict == "agree":
         return None, "grad_f agrees with central differences at every entry within the error budget"
@@ -366,7 +381,7 @@ def _diagnose(verdict: str, worst, a, n, e, left, right, kink, threshold, verdic
     l, r = left[ix], right[ix]
     if np.isfinite(l) and np.isfinite(r):
         side = 0.5 * (l + r)
-        side_error = abs(l - r) + threshold * max(abs(l), abs(r))
+        side_error = abs(l - r) + max(threshold * max(abs(l), abs(r)), float(rounding[ix]))
         numeric_side = bool(compare.numeric_agrees(n[ix], side, side_error, threshold))
         analytic_side = bool(compare.numeric_agrees(a[ix], side, side_error, threshold))
         if numeric_side and not analytic_side:
