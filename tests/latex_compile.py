@@ -1,7 +1,7 @@
 """Test helper: compile a LaTeX document with a real engine (pdflatex, else tectonic), or skip saying why.
 
 CI (.ci/run) installs Debian's texlive-latex-base when pdflatex is missing; elsewhere the compile tests
-skip with a message naming what to install.
+skip with a message naming what to install (and fail under CI=true).
 """
 
 from __future__ import annotations
@@ -11,6 +11,8 @@ import subprocess
 from pathlib import Path
 
 import pytest
+
+from tools import unavailable
 
 SECONDS = 180
 
@@ -28,8 +30,7 @@ def compile_latex(text: str, directory: Path, name: str = "doc") -> str:
     compile; skips when no engine is installed."""
     command = engine()
     if command is None:
-        pytest.skip("no LaTeX engine: install texlive-latex-base (pdflatex) or tectonic to compile the LaTeX output "
-                    "(.ci/run installs texlive-latex-base under CI)")
+        unavailable("no LaTeX engine: install texlive-latex-base (pdflatex) or tectonic to compile the LaTeX output")
     source = directory / f"{name}.tex"
     source.write_text(text, encoding="utf-8")
     done = subprocess.run([*command, source.name], cwd=directory, capture_output=True, timeout=SECONDS,

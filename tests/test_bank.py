@@ -27,6 +27,8 @@ from gradcli.cli import app
 from gradcli.errors import GradcliError
 from gradcli.checks.claims.problems import ProblemResult
 
+from tools import unavailable
+
 REPO = Path(__file__).resolve().parents[1]
 runner = CliRunner()
 
@@ -225,11 +227,28 @@ def test_cli_summary_and_json_per_spec(tmp_path):
             assert c["ok"] == (c["verdict"] == c["expect"])
 
 
-def test_progress_bar_only_when_asked(tmp_path, capsys):
-    root = bank(tmp_path, {"a.yaml": GOOD, "b.yaml": GOOD})
-    check_bank(root, CheckOptions(jobs=1, progress=False))
+def test_progress_is_reported_through_the_callback_and_nothing_is_drawn(tmp_path, capsys):
+    root = bank(tmp_path, {"a.yaml": GOOD, "b.yaml": GOOD, "c.yaml": GOOD})
+    heard = []
+    check_bank(root, CheckOptions(jobs=1, progress=lambda done, total, label: heard.append((done, total, label))))
+    assert heard == [(1, 3, "checking a.yaml"), (2, 3, "checking b.yaml"), (3, 3, "checking c.yaml")]
+    check_bank(root, CheckOptions(jobs=2))
     captured = capsys.readouterr()
     assert captured.out == "" and captured.err == ""
+
+
+def test_a_net_check_reports_its_phases(tmp_path):
+    from gradcli.checks.nets.netcheck import check_net
+    from gradcli.io.spec import load_net
+
+    heard = []
+    check_net(load_net(REPO / "examples" / "sheet003_one_hidden_layer.yaml"),
+              CheckOptions(equations=False, progress=lambda *args: heard.append(args)))
+    labels = [label for _, _, label in heard]
+    assert labels[:2] == ["symbolic column (SymPy)"] * 2 and heard[1][:2] == (1, 1)
+    numeric = [h for h in heard if h[2].startswith("numeric column: ")]
+    assert numeric and all(0 <= done <= total for done, total, _ in numeric)
+    assert numeric[-1][0] == numeric[-1][1]  # each parameter's phase runs to its end
 
 
 # ---------------------------------------------------------------------------------------------- CI wiring
@@ -294,10 +313,10 @@ def test_the_pre_commit_hook_against_a_temporary_repository(tmp_path):
     hook = next(h for h in hooks if h["id"] == "gradcli-check")
     assert hook["language"] == "system" and hook["pass_filenames"] is False and hook["args"] == ["problems/"]
     if shutil.which("git") is None:
-        pytest.skip("git is not installed, so pre-commit cannot run")
+        unavailable("git is not installed, so pre-commit cannot run")
     pre_commit = _pre_commit()
     if pre_commit is None:
-        pytest.skip("pre-commit is not installed and `pip install pre-commit` failed (offline?)")
+        unavailable("pre-commit is not installed and `pip install pre-commit` failed (offline?)")
     course = tmp_path / "course"
     bank(course, {"sheet1.yaml": GOOD})
     env = _gradcli_on_path(tmp_path)

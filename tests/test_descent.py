@@ -15,6 +15,8 @@ from gradcli.cli import app
 from gradcli.errors import BindingError, DomainError, GradcliError, ShapeError
 from gradcli.render import descent as R
 
+from tools import need_module
+
 runner = CliRunner()
 SHEET = "0.5*(a*w1^2 + b*w2^2)"
 
@@ -250,7 +252,7 @@ def test_cli_json_equals_the_library():
 
 
 def test_cli_plot_writes_a_png_of_the_requested_size(tmp_path):
-    pytest.importorskip("matplotlib")
+    need_module("matplotlib")
     path = tmp_path / "path.png"
     r = invoke("descent", SHEET, "--at", "a=10,b=1", "--start", "w1=1,w2=-1", "--lr", "0.19", "--plot", str(path),
                "--size", "600x450")

@@ -16,6 +16,8 @@ from gradcli.errors import GradcliError
 from gradcli.render import graph_export
 from gradcli.render.graph_export import check_target, dot, mermaid, write_graph
 
+from tools import need_module, need_program
+
 runner = CliRunner()
 HAS_DOT = shutil.which("dot") is not None
 SHEET001 = ("ln(x)+exp(y)*z", "1,3,2")
@@ -69,7 +71,7 @@ def parses_with_graphviz(text: str) -> None:
         assert done.returncode == 0, done.stderr.decode()
         assert b"<svg" in done.stdout
         return
-    pydot = pytest.importorskip("pydot", reason="neither Graphviz's dot nor pydot is installed: structure checked only")
+    pydot = need_module("pydot")
     assert pydot.graph_from_dot_data(text)
 
 
@@ -132,16 +134,16 @@ def png_size(data: bytes) -> tuple[int, int]:
     return struct.unpack(">II", data[16:24])
 
 
-@pytest.mark.skipif(not HAS_DOT, reason="Graphviz's dot is not installed (.ci/run installs graphviz under CI)")
 def test_png_is_a_valid_image_of_a_sensible_size(sheet003, tmp_path):
+    need_program("dot", "graphviz")
     path = write_graph(sheet003, tmp_path / "g.png")
     width, height = png_size(path.read_bytes())
     assert 600 <= width <= 6000 and 100 <= height <= 3000, (width, height)
     assert width > height  # laid out left to right, as the graph flows
 
 
-@pytest.mark.skipif(not HAS_DOT, reason="Graphviz's dot is not installed (.ci/run installs graphviz under CI)")
 def test_svg_holds_every_label(sheet001, tmp_path):
+    need_program("dot", "graphviz")
     svg = write_graph(sheet001, tmp_path / "g.svg").read_text(encoding="utf-8")
     assert svg.lstrip().startswith("<?xml") and "</svg>" in svg
     assert "h3 = h2 * z" in svg and "∂f/∂h2 = 2" in svg

@@ -173,8 +173,8 @@ def test_numeric_column_matches_backprop_on_a_sampled_bigger_net():
     ys = rng.standard_normal((4, 5)).round(4).tolist()
     text = (f"layers:\n  - dense: {{in: 30, out: 20, activation: tanh}}\n  - dense: {{out: 5}}\nloss: mse\n"
             f"data:\n  x: {xs}\n  y: {ys}\n")
-    r = N.check_net(net(text), options())
-    assert r.verdict == "agree"
+    r = N.check_net(net(text), options(symbolic_seconds=600))  # the default 30 s bound is for users, not a
+    assert r.verdict == "agree"                                 # loaded CI machine: coverage is the point here
     assert r.gradients["W1"].symbolic_coverage.path == "sampled"
     assert r.gradients["W1"].symbolic_coverage.entries == N.SYMBOLIC_SAMPLE
     assert np.isnan(r.gradients["W1"].symbolic).sum() == 600 - N.SYMBOLIC_SAMPLE

@@ -16,6 +16,8 @@ from gradcli.cli import app
 from gradcli.errors import BindingError, DomainError, GradcliError, ShapeError
 from gradcli.render import plot as R
 
+from tools import need_module
+
 runner = CliRunner()
 
 
@@ -229,14 +231,14 @@ def test_json_has_the_samples_kinks_and_null_gaps():
 
 @pytest.mark.parametrize("size, derivative", [((640, 480), False), ((901, 333), True)])
 def test_png_is_a_valid_png_of_the_requested_size(tmp_path, size, derivative):
-    pytest.importorskip("matplotlib")
+    need_module("matplotlib")
     path = tmp_path / "f.png"
     R.write_image(P.plot("relu(x)", "-2:2", derivative=derivative, points=201), path, size)
     assert png_size(path) == size
 
 
 def test_svg_image(tmp_path):
-    pytest.importorskip("matplotlib")
+    need_module("matplotlib")
     path = tmp_path / "f.svg"
     R.write_image(P.plot("sigmoid(x)", "-5:5"), path, (400, 300))
     assert b"<svg" in path.read_bytes()[:1000]
@@ -272,7 +274,7 @@ def test_cli_json_equals_the_library():
 
 
 def test_cli_png(tmp_path):
-    pytest.importorskip("matplotlib")
+    need_module("matplotlib")
     path = tmp_path / "relu.png"
     r = invoke("plot", "relu(x)", "-r", "-3:3", "-d", "-o", str(path), "--size", "500x300")
     assert r.exit_code == 0, r.output
@@ -299,7 +301,7 @@ def test_cli_bad_image_name_exits_2_and_writes_nothing(tmp_path):
 
 
 def test_train_plot_draws_the_loss_curve(tmp_path):
-    pytest.importorskip("matplotlib")
+    need_module("matplotlib")
     spec = tmp_path / "net.yaml"
     spec.write_text("inputs: {x: [1.0, 2.0], y: 0.5}\nparams: {w: [[0.1, -0.2]]}\nforward: {yhat: w @ x}\n"
                     "loss: (yhat - y)^2\ntrain: {lr: 0.05, steps: 50}\n")

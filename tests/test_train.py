@@ -219,7 +219,7 @@ def test_an_error_at_the_initial_parameters_is_bad_input():
 
 def test_progress_callable_gets_every_step():
     seen = []
-    T.train(net(CONVEX), steps=5, progress=lambda done, total: seen.append((done, total)))
+    T.train(net(CONVEX), steps=5, progress=lambda done, total, label: seen.append((done, total)))
     assert seen == [(t, 5) for t in range(1, 6)]
 
 

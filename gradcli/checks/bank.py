@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from gradcli.errors import GradcliError
+from gradcli.progress import ProgressCallback, report
 
 SHARD_USAGE = "--shard takes i/n with 1 <= i <= n, such as 1/4"
 
@@ -126,8 +127,7 @@ def check_bank(path: str | os.PathLike, options: Any) -> BankResult:
     jobs = getattr(options, "jobs", None) or os.cpu_count() or 1
     jobs = max(1, min(int(jobs), len(files) or 1))
     seed = int(getattr(options, "seed", 0) or 0)
-    progress = bool(getattr(options, "progress", False))
-    results = _run_all(files, options, seed, jobs, progress)
+    results = _run_all(files, options, seed, jobs, getattr(options, "progress", None))
     result = BankResult(str(root), results, shard, total, jobs, time.perf_counter() - start)
     junit = getattr(options, "junit", None)
     if junit is not None:
@@ -136,39 +136,44 @@ def check_bank(path: str | os.PathLike, options: Any) -> BankResult:
     return result
 
 
-def _run_all(files: list[str], options: Any, seed: int, jobs: int, progress: bool) -> list[Any]:
-    """Check the files (in worker processes when jobs > 1); results in file order; the first error raised."""
+def _run_all(files: list[str], options: Any, seed: int, jobs: int, progress: ProgressCallback | None) -> list[Any]:
+    """Check the files (in worker processes when jobs > 1); results in file order; the first error raised.
+    `progress` hears (files done, files, the last file's name)."""
     outcomes: dict[int, tuple] = {}
-    with _Progress(progress, len(files)) as bar:
-        if jobs <= 1 or len(files) <= 1:
-            for k, f in enumerate(files):
-                outcomes[k] = _check_file(f, _options_dict(options), seed)
-                bar.advance(f)
-                if outcomes[k][0] != "ok":
-                    break
-        else:
-            _warm_up()
-            import multiprocessing
-            from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 
-            context = multiprocessing.get_context("fork" if "fork" in multiprocessing.get_all_start_methods()
-                                                  else None)
-            order = sorted(range(len(files)), key=lambda k: -_cost(files[k]))  # costliest first: a shorter tail
-            with ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool:
-                pending = {pool.submit(_check_file, files[k], _options_dict(options), seed): k for k in order}
-                failed = False
-                while pending:
-                    done, _ = wait(pending, return_when=FIRST_COMPLETED)
-                    for future in done:
-                        k = pending.pop(future)
-                        outcomes[k] = future.result()
-                        bar.advance(files[k])
-                        if outcomes[k][0] != "ok" and not failed:
-                            failed = True
-                            for other in pending:
-                                other.cancel()
-                    if failed:
-                        pending = {f: k for f, k in pending.items() if not f.cancelled()}
+    def advance(name: str) -> None:
+        if len(files) > 1:
+            report(progress, len(outcomes), len(files), f"checking {os.path.basename(name)}")
+
+    if jobs <= 1 or len(files) <= 1:
+        for k, f in enumerate(files):
+            outcomes[k] = _check_file(f, _options_dict(options), seed)
+            advance(f)
+            if outcomes[k][0] != "ok":
+                break
+    else:
+        _warm_up()
+        import multiprocessing
+        from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+
+        context = multiprocessing.get_context("fork" if "fork" in multiprocessing.get_all_start_methods()
+                                              else None)
+        order = sorted(range(len(files)), key=lambda k: -_cost(files[k]))  # costliest first: a shorter tail
+        with ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool:
+            pending = {pool.submit(_check_file, files[k], _options_dict(options), seed): k for k in order}
+            failed = False
+            while pending:
+                done, _ = wait(pending, return_when=FIRST_COMPLETED)
+                for future in done:
+                    k = pending.pop(future)
+                    outcomes[k] = future.result()
+                    advance(files[k])
+                    if outcomes[k][0] != "ok" and not failed:
+                        failed = True
+                        for other in pending:
+                            other.cancel()
+                if failed:
+                    pending = {f: k for f, k in pending.items() if not f.cancelled()}
     for k in sorted(outcomes):
         status = outcomes[k]
         if status[0] == "error":
@@ -267,7 +272,7 @@ def check_file(path: str, options: dict | Any | None = None, seed: int = 0) -> A
 
     values = options if isinstance(options, dict) else {}
     net_options = CheckOptions(**{k: v for k, v in values.items() if k in CheckOptions.__dataclass_fields__})
-    net_options.progress = False
+    net_options.progress = None
     result = check_net(loaded, net_options)
     data = _net_dict(result)
     data["file"] = str(path)
@@ -285,34 +290,6 @@ def _net_dict(result: Any) -> dict:
                 "gradient": {name: {"verdict": getattr(p, "verdict", ""), "reason": getattr(p, "reason", "")}
                              for name, p in gradients.items()}}
     return to_dict(result)
-
-
-class _Progress:
-    """A transient Rich progress bar over files (stderr), or nothing."""
-
-    def __init__(self, enabled: bool, total: int):
-        self.enabled = enabled and total > 1
-        self.total = total
-        self._bar = None
-
-    def __enter__(self) -> "_Progress":
-        if self.enabled:
-            from rich.console import Console
-            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
-            self._bar = Progress(TextColumn("checking"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                                 TextColumn("{task.description}"), transient=True, console=Console(stderr=True, emoji=False))
-            self._task = self._bar.add_task("", total=self.total)
-            self._bar.start()
-        return self
-
-    def advance(self, name: str) -> None:
-        if self._bar is not None:
-            self._bar.update(self._task, advance=1, description=os.path.basename(name))
-
-    def __exit__(self, *exc: Any) -> None:
-        if self._bar is not None:
-            self._bar.stop()
 
 
 # ============================================================================================ JUnit XML

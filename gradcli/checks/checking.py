@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from gradcli.errors import GradcliError
+from gradcli.progress import ProgressCallback
 
 
 @dataclass
@@ -22,7 +23,8 @@ class CheckOptions:
     shard: str | None = None
     junit: Path | None = None
     seed: int = 0
-    progress: bool = False
+    progress: ProgressCallback | None = None  # hears every phase and chunk (the CLI draws it on a terminal)
+    symbolic_seconds: float | None = None  # a net's symbolic column's time bound (None: its default, 30 s)
 
 
 def check_path(path: Path, options: CheckOptions):

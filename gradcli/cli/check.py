@@ -8,6 +8,7 @@ from typing import Annotated, Optional
 import typer
 
 from gradcli.cli import THRESHOLD_TEXT, app
+from gradcli.cli.progress import bar
 from gradcli.cli.output import Format, FormatOption, JsonOption, pick_format, run, show_progress
 
 
@@ -42,8 +43,9 @@ def check(
     def compute():
         from gradcli.checks.checking import CheckOptions, check_path
 
-        options = CheckOptions(fast=fast, show=list(show or []), cost=cost, equations=equations, jobs=jobs,
-                               shard=shard, junit=junit, seed=seed, progress=show_progress(fmt))
-        return check_path(path, options)
+        with bar(show_progress(fmt)) as progress:
+            options = CheckOptions(fast=fast, show=list(show or []), cost=cost, equations=equations, jobs=jobs,
+                                   shard=shard, junit=junit, seed=seed, progress=progress)
+            return check_path(path, options)
 
     run(compute, fmt, exit_code=lambda r: r.exit_code)

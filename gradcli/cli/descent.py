@@ -8,6 +8,7 @@ from typing import Annotated, Optional
 import typer
 
 from gradcli.cli import app
+from gradcli.cli.progress import bar
 from gradcli.cli.output import Format, FormatOption, JsonOption, pick_format, require_format, run, show_progress
 
 
@@ -50,7 +51,8 @@ def descent(
             from gradcli.render.plot import check_image_target
 
             check_image_target(plot, "--plot")
-        result = run_descent(expression, start, at, lr=lr, steps=steps, tol=tol, progress=show_progress(fmt))
+        with bar(show_progress(fmt)) as progress:
+            result = run_descent(expression, start, at, lr=lr, steps=steps, tol=tol, progress=progress)
         if plot is not None:
             from gradcli.render.descent import write_image
 

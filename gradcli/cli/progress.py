@@ -20,14 +20,20 @@ def bar(enabled: bool) -> Iterator[ProgressCallback | None]:
 
     drawing = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                        transient=True, console=Console(stderr=True, emoji=False))
-    phase: dict[str, object] = {"label": None, "task": None}
+    phase: dict[str, object] = {"task": None, "done": 0, "total": None}
 
     def update(done: int, total: int, label: str = "") -> None:
-        if phase["task"] is None or label != phase["label"]:
+        if phase["task"] is None or starts_phase(phase["done"], phase["total"], done, total):
             if phase["task"] is not None:
                 drawing.remove_task(phase["task"])
-            phase["label"], phase["task"] = label, drawing.add_task(label, total=total)
-        drawing.update(phase["task"], completed=done, total=total)
+            phase["task"] = drawing.add_task(label, total=total)
+        phase["done"], phase["total"] = done, total
+        drawing.update(phase["task"], completed=done, total=total, description=label)
 
     with drawing:
         yield update
+
+
+def starts_phase(done_before: int, total_before: int | None, done: int, total: int) -> bool:
+    """A report starts a new phase when its count goes back or its total changes (gradcli.progress)."""
+    return done < done_before or total != total_before

@@ -8,6 +8,7 @@ from typing import Annotated, Optional
 import typer
 
 from gradcli.cli import app
+from gradcli.cli.progress import bar
 from gradcli.cli.output import Format, FormatOption, JsonOption, pick_format, run, show_progress
 
 
@@ -41,13 +42,15 @@ def train(
         from gradcli.training.train import train as run_train
 
         if plot is None:
-            return run_train(load_net(path), lr=lr, steps=steps, progress=show_progress(fmt))
+            with bar(show_progress(fmt)) as progress:
+                return run_train(load_net(path), lr=lr, steps=steps, progress=progress)
         from gradcli.training.plot import parse_size
         from gradcli.render.plot import check_image_target, write_loss_image
 
         pixels = parse_size(size)
         check_image_target(plot, "--plot")  # bad usage fails before any work and writes nothing
-        result = run_train(load_net(path), lr=lr, steps=steps, progress=show_progress(fmt))
+        with bar(show_progress(fmt)) as progress:
+            result = run_train(load_net(path), lr=lr, steps=steps, progress=progress)
         write_loss_image(result, plot, pixels, "--plot")
         return result
 

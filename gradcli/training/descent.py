@@ -26,9 +26,10 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Callable, Mapping
+from typing import TYPE_CHECKING, Any, Mapping
 
 from gradcli.language import expr as E
+from gradcli.progress import ProgressCallback, stepper
 from gradcli.io.bindings import bind, split_top_level
 from gradcli.errors import BindingError, DomainError, GradcliError, ShapeError, TimeBoundError
 
@@ -39,7 +40,6 @@ DIVERGENCE_FACTOR = 1e12  # as gradcli.train: |L| past this many times max(|L(w_
 DEFAULT_STEPS = 1000
 DEFAULT_TOL = 1e-8
 MAX_VARIABLES = 50
-PROGRESS_MIN_STEPS = 20_000  # shorter runs finish too fast for a progress bar to help
 _EPS = 2.220446049250313e-16
 
 
@@ -244,7 +244,7 @@ def _keys(text: str, names: list[str], option: str) -> list[str]:
 
 def descent(expression: str, start: str | Mapping[str, float], at: str | Mapping[str, float] | None = None, *,
             lr: float, steps: int = DEFAULT_STEPS, tol: float = DEFAULT_TOL,
-            progress: bool | Callable[[int, int], None] = False) -> DescentResult:
+            progress: ProgressCallback | None = None) -> DescentResult:
     """Gradient descent on `expression` from `start` (the trained variables) with `at` (the constants)
     held fixed, step `lr`, at most `steps` updates, stopping at ‖∇L‖ ≤ `tol`; with the Hessian analysis."""
     import numpy as np
@@ -295,29 +295,26 @@ def _run(model: "_Model", w0: "np.ndarray", loss0: float, grad0: "np.ndarray", l
     limit = DIVERGENCE_FACTOR * max(abs(loss0), 1.0)
     w, g = w0, grad0
     reason = None
-    report, close = _progress(progress, steps)
-    try:
-        for t in range(1, steps + 1):
-            if norms[-1] <= tol:
-                break
-            w = w - lr * g
-            if not np.all(np.isfinite(w)):
-                reason = f"step {t}: {', '.join(n for n, v in zip(model.variables, w) if not math.isfinite(v))} " \
-                         "became non-finite"
-                break
-            loss, g = model.objective(w)
-            if not (math.isfinite(loss) and np.all(np.isfinite(g))):
-                reason = f"step {t}: the loss or its gradient is not finite (L = {loss})"
-                break
-            points.append(w)
-            losses.append(loss)
-            norms.append(float(np.linalg.norm(g)))
-            if abs(loss) > limit:
-                reason = f"step {t}: the loss reached {loss:.3g}, more than 1e12 × its start"
-                break
-            report(t, steps)
-    finally:
-        close()
+    report = stepper(progress, steps, "descent")
+    for t in range(1, steps + 1):
+        if norms[-1] <= tol:
+            break
+        w = w - lr * g
+        if not np.all(np.isfinite(w)):
+            reason = f"step {t}: {', '.join(n for n, v in zip(model.variables, w) if not math.isfinite(v))} " \
+                     "became non-finite"
+            break
+        loss, g = model.objective(w)
+        if not (math.isfinite(loss) and np.all(np.isfinite(g))):
+            reason = f"step {t}: the loss or its gradient is not finite (L = {loss})"
+            break
+        points.append(w)
+        losses.append(loss)
+        norms.append(float(np.linalg.norm(g)))
+        if abs(loss) > limit:
+            reason = f"step {t}: the loss reached {loss:.3g}, more than 1e12 × its start"
+            break
+        report(t)
     result = DescentResult("", list(model.variables), {}, {}, lr, steps, tol, np.array(points),
                            np.array(losses), np.array(norms))
     result.converged = reason is None and norms[-1] <= tol
@@ -327,26 +324,6 @@ def _run(model: "_Model", w0: "np.ndarray", loss0: float, grad0: "np.ndarray", l
                   f"{norms[-1]:.3g}: the iterates moved away from the minimum")
     result.diverged, result.divergence = reason is not None, reason
     return result
-
-
-def _progress(progress, steps: int):
-    """(report(done, total), close()): a transient Rich bar for long runs when asked, else no-ops."""
-    if callable(progress):
-        return progress, lambda: None
-    if not progress or steps < PROGRESS_MIN_STEPS:
-        return (lambda done, total: None), lambda: None
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
-
-    bar = Progress(TextColumn("descent"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(), transient=True)
-    task = bar.add_task("descent", total=steps)
-    bar.start()
-    every = max(1, steps // 200)
-
-    def report(done: int, total: int) -> None:
-        if done % every == 0:
-            bar.update(task, completed=done)
-
-    return report, bar.stop
 
 
 def _point_text(names: list[str], w) -> str:

@@ -25,9 +25,10 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Callable, Mapping
+from typing import TYPE_CHECKING, Any, Mapping
 
 from gradcli.language import expr as E
+from gradcli.progress import ProgressCallback, stepper
 from gradcli.errors import DomainError, GradcliError, OverflowValueError, ShapeError, SpecError
 
 if TYPE_CHECKING:
@@ -39,10 +40,8 @@ DIVERGENCE_FACTOR = 1e12  # |L| past this many times max(|L(θ_0)|, 1) counts as
 CONVERGENCE_TOL = 1e-6  # SPEC §5: the last step moves θ by ≤ tol · max(1, ‖θ‖)
 SYMMETRY_TOL = 1e-12  # units identical to this (relative to max(1, |entry|)) count as identical
 LEARN_TOL = 0.1  # SPEC §5: every prediction within this of its target
-PROGRESS_MIN_STEPS = 500  # runs shorter than this finish too fast for a progress bar to help
 BEHAVIOURS = ("converges", "diverges", "symmetric", "learns", "fails_to_learn")
 
-Progress = Callable[[int, int], None]
 
 # ------------------------------------------------------------------------------------------- results
 
@@ -276,7 +275,7 @@ def _loss_term(spec: "NetSpec", env: dict, i: int):
 
 
 def train(spec: "NetSpec", lr: float | None = None, steps: int | None = None,
-          progress: bool | Progress = False) -> TrainResult:
+          progress: ProgressCallback | None = None) -> TrainResult:
     """Gradient descent on the spec's params per its `train:` (`lr`/`steps` override it), with reports.
 
     A spec without `train:` needs both `lr` and `steps`. `progress`: True shows a Rich bar for long runs
@@ -316,7 +315,7 @@ def train(spec: "NetSpec", lr: float | None = None, steps: int | None = None,
 
 def train_function(expr_node: E.Node, params: Mapping[str, Any], constants: Mapping[str, Any] | None,
                    lr: float, steps: int, where: Mapping[str, Any] | None = None,
-                   progress: bool | Progress = False, text: str | None = None,
+                   progress: ProgressCallback | None = None, text: str | None = None,
                    file: str = "<function>") -> TrainResult:
     """Gradient descent on a scalar function of `params` (start values) with `constants` held fixed.
 
@@ -386,7 +385,7 @@ class DescentRun:
     last_step: float | None = None
 
 
-def descend(objective, theta: dict, lr: float, steps: int, progress: bool | Progress) -> DescentRun:
+def descend(objective, theta: dict, lr: float, steps: int, progress: ProgressCallback | None = None) -> DescentRun:
     """θ ← θ − lr·∇L(θ) `steps` times; L(θ_0) errors propagate (bad input), later ones mean divergence."""
     import numpy as np
 
@@ -395,55 +394,32 @@ def descend(objective, theta: dict, lr: float, steps: int, progress: bool | Prog
         raise OverflowValueError(f"the loss at the initial parameters is not finite ({loss})")
     run = DescentRun(theta=theta, history=[loss])
     limit = DIVERGENCE_FACTOR * max(abs(loss), 1.0)
-    report, close = _progress(progress, steps)
-    try:
-        for t in range(1, steps + 1):
-            step = {n: lr * g for n, g in grads.items()}
-            new = {n: theta[n] - step[n] for n in theta}
-            bad = [n for n, v in new.items() if not np.all(np.isfinite(v))]
-            if bad:
-                return _diverge(run, f"step {t}: {', '.join(bad)} became non-finite")
-            try:
-                loss, grads = objective(new)
-            except (OverflowValueError, DomainError) as err:
-                run.theta, run.steps_run, run.last_step = new, t, param_norm(step)
-                return _diverge(run, f"step {t}: {err.message}")
+    report = stepper(progress, steps, "training")
+    for t in range(1, steps + 1):
+        step = {n: lr * g for n, g in grads.items()}
+        new = {n: theta[n] - step[n] for n in theta}
+        bad = [n for n, v in new.items() if not np.all(np.isfinite(v))]
+        if bad:
+            return _diverge(run, f"step {t}: {', '.join(bad)} became non-finite")
+        try:
+            loss, grads = objective(new)
+        except (OverflowValueError, DomainError) as err:
             run.theta, run.steps_run, run.last_step = new, t, param_norm(step)
-            theta = new
-            if not math.isfinite(loss):
-                return _diverge(run, f"step {t}: the loss is not finite ({loss})")
-            run.history.append(loss)
-            if abs(loss) > limit:
-                return _diverge(run, f"step {t}: the loss reached {loss:.3g}, more than 1e12 × its start")
-            report(t, steps)
-    finally:
-        close()
+            return _diverge(run, f"step {t}: {err.message}")
+        run.theta, run.steps_run, run.last_step = new, t, param_norm(step)
+        theta = new
+        if not math.isfinite(loss):
+            return _diverge(run, f"step {t}: the loss is not finite ({loss})")
+        run.history.append(loss)
+        if abs(loss) > limit:
+            return _diverge(run, f"step {t}: the loss reached {loss:.3g}, more than 1e12 × its start")
+        report(t)
     return run
 
 
 def _diverge(run: DescentRun, reason: str) -> DescentRun:
     run.diverged, run.reason = True, reason
     return run
-
-
-def _progress(progress: bool | Progress, steps: int) -> tuple[Progress, Callable[[], None]]:
-    """(report(done, total), close()): a transient Rich bar when asked and the run is long, else no-ops."""
-    if callable(progress):
-        return progress, lambda: None
-    if not progress or steps < PROGRESS_MIN_STEPS:
-        return (lambda done, total: None), lambda: None
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress as Bar, TextColumn, TimeRemainingColumn
-
-    bar = Bar(TextColumn("training"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(), transient=True)
-    task = bar.add_task("train", total=steps)
-    bar.start()
-    every = max(1, steps // 200)
-
-    def report(done: int, total: int) -> None:
-        if done % every == 0 or done == total:
-            bar.update(task, completed=done)
-
-    return report, bar.stop
 
 
 def param_norm(arrays: Mapping[str, "np.ndarray"]) -> float:

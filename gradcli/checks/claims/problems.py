@@ -946,7 +946,7 @@ class _Checker:
         objective = self._compiled_objective(names, {**net.inputs, **net.params})
         if objective is None:
             return T.train(net, lr=t.lr, steps=t.steps)
-        run = T.descend(objective, theta0, t.lr, t.steps, False)
+        run = T.descend(objective, theta0, t.lr, t.steps, None)
         final = {**net.params, **run.theta}
         result = T.TrainResult(
             file=net.file, name=net.name, kind="net", lr=t.lr, steps=t.steps, steps_run=run.steps_run,
@@ -979,7 +979,7 @@ class _Checker:
         if objective is None:
             return T.train_function(model.output, theta0, constants, t.lr, t.steps,
                                     where={n: d.node for n, d in model.defs.items()}, file=self.problem.path)
-        run = T.descend(objective, theta0, t.lr, t.steps, False)
+        run = T.descend(objective, theta0, t.lr, t.steps, None)
         return T.TrainResult(file=self.problem.path, name=self.problem.title, kind="function", lr=t.lr,
                              steps=t.steps, steps_run=run.steps_run, loss_history=run.history, params=run.theta,
                              initial_params=theta0, trained=list(theta0), diverged=run.diverged,

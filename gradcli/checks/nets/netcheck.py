@@ -35,6 +35,7 @@ import numpy as np
 
 from gradcli.language import expr as E
 from gradcli.errors import GradcliError, ShapeError, SpecError
+from gradcli.progress import ProgressCallback, report
 from gradcli.numerics.forward import broadcast_pair, scalar_like, shape_text
 
 SYMBOLIC_FULL_ENTRIES = 400  # up to this many wrt entries in all, every entry gets its own symbol
@@ -146,25 +147,26 @@ def check_net(spec, options=None) -> NetCheckResult:
             raise GradcliError(f"--show {name}: there is no parameter {name!r}; the parameters are "
                                f"{', '.join(spec.wrt)}", where="--show")
     timings: dict[str, float] = {}
-    with _Progress(bool(getattr(options, "progress", False))) as progress:
-        t0 = time.perf_counter()
-        backprop = backprop_column(spec)
-        timings["backprop"] = time.perf_counter() - t0
+    progress = getattr(options, "progress", None)
+    seconds = getattr(options, "symbolic_seconds", None) or SYMBOLIC_SECONDS
+    t0 = time.perf_counter()
+    backprop = backprop_column(spec)
+    timings["backprop"] = time.perf_counter() - t0
 
-        t0 = time.perf_counter()
-        progress.phase("symbolic column (SymPy)", 1)
-        symbolic = symbolic_column(spec, seed=seed)
-        progress.advance()
-        timings["symbolic"] = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    report(progress, 0, 1, "symbolic column (SymPy)")
+    symbolic = symbolic_column(spec, seed=seed, seconds=seconds)
+    report(progress, 1, 1, "symbolic column (SymPy)")
+    timings["symbolic"] = time.perf_counter() - t0
 
-        t0 = time.perf_counter()
-        net = {name: NetForward(spec, name) for name in spec.wrt}
-        if fast:
-            checks = _fast_checks(spec, net, backprop, symbolic, seed)
-        else:
-            numeric = numeric_column(spec, progress=progress, forwards=net)
-            checks = {name: _full_check(spec, name, net[name], backprop, symbolic, numeric) for name in spec.wrt}
-        timings["numeric"] = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    net = {name: NetForward(spec, name) for name in spec.wrt}
+    if fast:
+        checks = _fast_checks(spec, net, backprop, symbolic, seed)
+    else:
+        numeric = numeric_column(spec, progress=progress, forwards=net)
+        checks = {name: _full_check(spec, name, net[name], backprop, symbolic, numeric) for name in spec.wrt}
+    timings["numeric"] = time.perf_counter() - t0
 
     backward = None
     if getattr(options, "equations", False):
@@ -785,7 +787,7 @@ def _call(func: str, args: list):
     return _merged(forward.NUMPY[func], dense)
 
 
-def numeric_column(spec, *, progress=None, forwards: Mapping[str, NetForward] | None = None,
+def numeric_column(spec, *, progress: ProgressCallback | None = None, forwards: Mapping[str, NetForward] | None = None,
                    chunk_bytes: int = CHUNK_BYTES) -> NumericColumn:
     """Central differences with one Richardson step (finite_diff.gradient) over every entry of every wrt name."""
     from gradcli.numerics import finite_diff
@@ -797,15 +799,14 @@ def numeric_column(spec, *, progress=None, forwards: Mapping[str, NetForward] | 
         per_entry = 4 * 8 * max(1, net.max_live_entries())
         k = int(max(1, min(MAX_CHUNK_ENTRIES, chunk_bytes // per_entry, n)))
         value, error = np.empty(n), np.empty(n)
-        if progress is not None:
-            progress.phase(f"numeric column: {name}", math.ceil(n / k))
+        chunks = math.ceil(n / k)
+        report(progress, 0, chunks, f"numeric column: {name}")
         for start in range(0, n, k):
             stop = min(n, start + k)
             res = finite_diff.gradient(net.chunk(start, stop), net.point.reshape(-1)[start:stop])
             value[start:stop], error[start:stop] = res.value, res.error
             evaluations += res.evaluations
-            if progress is not None:
-                progress.advance()
+            report(progress, start // k + 1, chunks, f"numeric column: {name}")
         values[name] = value.reshape(net.point.shape)
         errors[name] = error.reshape(net.point.shape)
     return NumericColumn(values, errors, evaluations)
@@ -951,38 +952,3 @@ def reported_shape(shape: tuple[int, ...]) -> list[int]:
     if len(shape) == 2 and shape[1] == 1:
         return [int(shape[0])]
     return [int(s) for s in shape]
-
-
-# ============================================================================================ progress
-
-
-class _Progress:
-    """A Rich progress bar over the phases and chunks of a check, or nothing (no TTY, --json)."""
-
-    def __init__(self, enabled: bool):
-        self.enabled = enabled
-        self._bar = None
-        self._task = None
-
-    def __enter__(self) -> "_Progress":
-        if self.enabled:
-            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
-            self._bar = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                                 TimeElapsedColumn(), transient=True)
-            self._bar.__enter__()
-        return self
-
-    def __exit__(self, *exc) -> None:
-        if self._bar is not None:
-            self._bar.__exit__(*exc)
-
-    def phase(self, description: str, total: int) -> None:
-        if self._bar is not None:
-            if self._task is not None:
-                self._bar.remove_task(self._task)
-            self._task = self._bar.add_task(description, total=total)
-
-    def advance(self) -> None:
-        if self._bar is not None and self._task is not None:
-            self._bar.advance(self._task)
