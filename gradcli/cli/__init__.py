@@ -1,7 +1,7 @@
-"""The command-line layer: Typer app, shared options, exit codes, choice of renderer. No math here.
+"""The command-line layer: the `gradcli` entry point, exit codes, choice of renderer. No math here.
 
-Each command lives in its own module (`derive.py`, `check.py`, ...) that parses options, calls one library
-function and hands the result to `emit`. Heavy libraries (NumPy, SymPy) are imported inside the command
+The Typer app is in `typer_app.py`; each command lives in its own module (`derive.py`, `check.py`, ...)
+that parses options, calls one library function and hands the result to `emit`. Heavy libraries (NumPy, SymPy) are imported inside the command
 bodies so that `gradcli --help` stays fast.
 """
 
@@ -9,31 +9,8 @@ from __future__ import annotations
 
 import sys
 
-import typer
-
-from gradcli.language.functions import limits_text
-
-THRESHOLD_TEXT = (
-    "Relative error = |a-b| / max(|a|,|b|,1e-300); columns agree within an error budget: the numeric "
-    "column's own error estimate plus float64 rounding, never tighter than 1e-6 (an absolute difference "
-    "below 64 eps = 1.4e-14 is float64 rounding)."
-)
-
-app = typer.Typer(
-    name="gradcli",
-    help=(
-        "Derive, explain and check gradients: symbolic (SymPy), backprop (our own engine) and finite "
-        "differences, side by side.\n\n"
-        "Exit codes: 0 every check agrees; 1 a gradient or claimed answer disagrees; 2 bad input or usage.\n\n"
-        + THRESHOLD_TEXT + " " + limits_text()
-    ),
-    no_args_is_help=True,
-    add_completion=False,
-    pretty_exceptions_enable=False,
-    pretty_exceptions_show_locals=False,
-    context_settings={"help_option_names": ["-h", "--help"]},
-    rich_markup_mode=None,
-)
+from gradcli.cli import check, derive, descent, jacobian, plot, train  # noqa: F401  (each registers its command)
+from gradcli.cli.typer_app import app
 
 
 def main() -> None:
@@ -63,5 +40,3 @@ def main() -> None:
             err = GradcliError(f"internal error ({name}: {exc}); please report it with the command line")
             code = fail(err, json_mode=wants_json(sys.argv))
     sys.exit(code or 0)
-
-from gradcli.cli import check, derive, descent, jacobian, plot, train  # noqa: E402,F401  (registers the commands)

@@ -6,7 +6,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from gradcli.cli import THRESHOLD_TEXT, app
+from gradcli.cli.typer_app import THRESHOLD_TEXT, app
 from gradcli.cli.output import Format, FormatOption, JsonOption, pick_format, run
 
 

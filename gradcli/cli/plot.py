@@ -7,7 +7,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from gradcli.cli import app
+from gradcli.cli.typer_app import app
 from gradcli.cli.output import Format, FormatOption, JsonOption, pick_format, require_format, run
 
 

@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Mapping
 
 from gradcli.language import expr as E
+from gradcli.numerics.examples import example_count, reduce_weight
 from gradcli.progress import ProgressCallback, stepper
 from gradcli.errors import DomainError, GradcliError, OverflowValueError, ShapeError, SpecError
 
@@ -207,12 +208,11 @@ def loss_and_grads(spec: "NetSpec", params: Mapping[str, "np.ndarray"]) -> tuple
 
     leaves = _param_leaves(spec, params)
     total = None
-    for i in range(_example_count(spec)):
+    for i in range(example_count(spec)):
         env = _forward_env(spec, leaves, i)
         term = _loss_term(spec, env, i)
         total = term if total is None else total + term
-    if spec.data is not None and spec.data.reduce == "mean":
-        total = total * (1.0 / len(spec.data))
+    total = total * reduce_weight(spec)
     grads = backward(total)
     out = {name: np.asarray(grads.get(name, np.zeros_like(np.asarray(params[name], dtype=np.float64))),
                             dtype=np.float64).reshape(np.shape(params[name]))
@@ -232,10 +232,6 @@ def _param_leaves(spec: "NetSpec", params: Mapping[str, "np.ndarray"]) -> dict:
             raise GradcliError(f"{name!r} is neither a param nor an input of the net", where=spec.file)
         leaves[name] = leaf(value, name)
     return leaves
-
-
-def _example_count(spec: "NetSpec") -> int:
-    return len(spec.data) if spec.data is not None else 1
 
 
 def _forward_env(spec: "NetSpec", leaves: dict, i: int) -> dict:
@@ -292,13 +288,13 @@ def train(spec: "NetSpec", lr: float | None = None, steps: int | None = None,
         loss_history=run.history, params=run.theta, initial_params=theta0, trained=names,
         diverged=run.diverged, divergence=run.reason, last_step_norm=run.last_step,
         param_norm=param_norm(run.theta), reduce=spec.data.reduce if spec.data is not None else None,
-        examples=_example_count(spec), forward=[f"{d.name} = {d.text}" for d in spec.forward],
+        examples=example_count(spec), forward=[f"{d.name} = {d.text}" for d in spec.forward],
         loss_text=spec.loss.text, from_layers=bool(spec.expanded_from_layers),
     )
     final = {**spec.params, **run.theta}
     try:
         leaves = _const_leaves({**spec.inputs, **final})
-        envs = [_forward_env(spec, leaves, i) for i in range(_example_count(spec))]
+        envs = [_forward_env(spec, leaves, i) for i in range(example_count(spec))]
     except GradcliError as err:
         result.notes.append(f"no predictions at the final parameters: {err.message}")
         envs = []

@@ -409,7 +409,7 @@ def _substitute(node: E.Node, values: dict[str, E.Node]) -> E.Node:
 def backward_equations(spec) -> BackwardReport:
     """Derive ∂L/∂(every forward name, param and wrt input) from the spec's forward and loss, and check each."""
     from gradcli.numerics import forward
-    from gradcli.checks.nets.netcheck import example_envs
+    from gradcli.numerics.examples import example_envs
 
     report = BackwardReport(loss=spec.loss.text, reduce=spec.data.reduce if spec.data is not None else None)
     envs = example_envs(spec)

@@ -61,7 +61,7 @@ class CostReport:
 
 def count_cost(spec) -> CostReport:
     """Count the multiply-adds of every op of the spec's forward definitions and loss (module docstring)."""
-    from gradcli.checks.nets.netcheck import example_envs
+    from gradcli.numerics.examples import example_envs
 
     report = _count(spec, set(spec.wrt))
     everything = set(example_envs(spec)[0])
@@ -71,7 +71,7 @@ def count_cost(spec) -> CostReport:
 
 def _count(spec, needs: set[str]) -> CostReport:
     from gradcli.numerics import forward
-    from gradcli.checks.nets.netcheck import example_envs
+    from gradcli.numerics.examples import example_envs
 
     envs = example_envs(spec)
     env = {k: np.asarray(v, dtype=np.float64) for k, v in envs[0].items()}

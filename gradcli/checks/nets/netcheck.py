@@ -35,6 +35,7 @@ import numpy as np
 
 from gradcli.language import expr as E
 from gradcli.errors import GradcliError, ShapeError, SpecError
+from gradcli.numerics.examples import example_count, example_envs, reduce_weight
 from gradcli.progress import ProgressCallback, report
 from gradcli.numerics.forward import broadcast_pair, scalar_like, shape_text
 
@@ -183,29 +184,10 @@ def check_net(spec, options=None) -> NetCheckResult:
     from gradcli.io.spec import expanded_forward_text
 
     return NetCheckResult(
-        file=spec.file, name=spec.name, value=backprop.value, gradients=checks, examples=_examples(spec),
+        file=spec.file, name=spec.name, value=backprop.value, gradients=checks, examples=example_count(spec),
         reduce=spec.data.reduce if spec.data is not None else None, forward_text=expanded_forward_text(spec),
         loss_text=spec.loss.text, expanded_from_layers=spec.expanded_from_layers, show=show, fast=fast,
         backward=backward, cost=cost, timings=timings)
-
-
-def _examples(spec) -> int:
-    return len(spec.data) if spec.data is not None else 1
-
-
-def example_envs(spec) -> list[dict[str, np.ndarray]]:
-    """One environment per example: inputs, params, and that example's x and y (SPEC §4 `data:`)."""
-    base = {**spec.inputs, **spec.params}
-    if spec.data is None:
-        return [dict(base)]
-    return [{**base, "x": x, "y": y} for x, y in zip(spec.data.x, spec.data.y)]
-
-
-def reduce_weight(spec) -> float:
-    """The factor each example's loss gets in L: 1/E for `reduce: mean`, 1 for `sum` (and without data:)."""
-    if spec.data is not None and spec.data.reduce == "mean":
-        return 1.0 / len(spec.data)
-    return 1.0
 
 
 def _loss_shape_error(spec, shape: tuple[int, ...]) -> SpecError:
@@ -316,7 +298,7 @@ def symbolic_column(spec, seed: int = 0, seconds: float = SYMBOLIC_SECONDS) -> S
 def _symbolic_work(spec) -> int:
     """How many numbers a SymPy build of the loss carries: every input and parameter entry, per example."""
     entries = sum(int(np.size(v)) for v in spec.params.values()) + sum(int(np.size(v)) for v in spec.inputs.values())
-    return entries * _examples(spec)
+    return entries * example_count(spec)
 
 
 def entry_symbol_name(name: str, shape: tuple[int, ...], flat: int) -> str:

@@ -24,12 +24,9 @@ import numpy as np
 
 from gradcli.language import functions as F
 from gradcli.errors import DomainError, OverflowValueError, ShapeError
-from gradcli.numerics.engine.tensor import VJP, Tensor
+from gradcli.numerics.engine.tensor import OP_SYMBOLS, VJP, Tensor, op_label
 
 OPS: dict[str, Callable[..., Tensor]] = {}
-
-_SYMBOL = {"add": "+", "sub": "-", "mul": "*", "div": "/", "pow": "^", "matmul": "@"}
-
 
 def _register(name: str):
     """Add the op to OPS; its arguments become Tensors and NumPy's warnings are silenced (we check)."""
@@ -56,7 +53,7 @@ def _make(op: str, data, parents: tuple[Tensor, ...], vjp: VJP | None, kink_mask
     data = np.asarray(data, dtype=np.float64)
     bad = ~np.isfinite(data)
     if bad.any():
-        raise OverflowValueError(f"{_label(op)} overflows float64{_overflow_point(op, bad, parents)}")
+        raise OverflowValueError(f"{op_label(op)} overflows float64{_overflow_point(op, bad, parents)}")
     return Tensor(data, op, parents, vjp, kink_mask=kink_mask)
 
 
@@ -137,7 +134,7 @@ def neg(x):
 def _elementwise(op: str, a: Tensor, b: Tensor) -> None:
     """Equal shapes, or one scalar-like operand (0-d or (1, 1)); anything else is a ShapeError."""
     if a.shape != b.shape and not (_scalar_like(a) or _scalar_like(b)):
-        raise ShapeError(f"{_label(op)} needs equal shapes or a scalar operand; got {_shape(a.shape)} "
+        raise ShapeError(f"{op_label(op)} needs equal shapes or a scalar operand; got {_shape(a.shape)} "
                          f"and {_shape(b.shape)}")
 
 
@@ -429,12 +426,6 @@ def _size(op: str, t: Tensor) -> int:
 # ------------------------------------------------------------------------------- messages
 
 
-def _label(op: str) -> str:
-    if op == "neg":
-        return "unary '-'"
-    return f"'{_SYMBOL[op]}'" if op in _SYMBOL else op
-
-
 def _shape(shape: tuple[int, ...]) -> str:
     return "a scalar" if shape == () else str(shape)
 
@@ -467,8 +458,21 @@ def _overflow_point(op: str, bad: np.ndarray, parents: tuple[Tensor, ...]) -> st
     """' at x = 1000' for an element-wise op, ' at 1e+300 * 1e+300' for an operator, else ''."""
     if len(parents) == 1 and parents[0].shape == bad.shape:
         return f" at {_point(parents[0].data, bad)}"
-    if op in _SYMBOL and op != "matmul":
+    if op in OP_SYMBOLS and op != "matmul":
         a, b = np.broadcast_arrays(parents[0].data, parents[1].data)
         i = _first(bad)
-        return f" at {_num(a[i])} {_SYMBOL[op]} {_num(b[i])}"
+        return f" at {_num(a[i])} {OP_SYMBOLS[op]} {_num(b[i])}"
     return ""
+
+
+def _install_operators() -> None:
+    """Tensor's arithmetic operators are the ops above (a + b is add(a, b), 2 * t is mul(2, t), t.T ...)."""
+    pairs = {"add": add, "sub": sub, "mul": mul, "truediv": div, "pow": pow, "matmul": matmul}
+    for name, op in pairs.items():
+        setattr(Tensor, f"__{name}__", lambda self, other, op=op: op(self, other))
+        setattr(Tensor, f"__r{name}__", lambda self, other, op=op: op(other, self))
+    Tensor.__neg__ = lambda self: neg(self)
+    Tensor.T = property(lambda self: transpose(self))
+
+
+_install_operators()

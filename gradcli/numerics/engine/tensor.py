@@ -63,55 +63,8 @@ class Tensor:
         """Shorthand for `backward(self, seed)`."""
         return backward(self, seed)
 
-    # Operators delegate to gradcli.numerics.engine.ops (imported late: ops imports this module).
-    def __add__(self, other):
-        return _ops().add(self, other)
-
-    def __radd__(self, other):
-        return _ops().add(other, self)
-
-    def __sub__(self, other):
-        return _ops().sub(self, other)
-
-    def __rsub__(self, other):
-        return _ops().sub(other, self)
-
-    def __mul__(self, other):
-        return _ops().mul(self, other)
-
-    def __rmul__(self, other):
-        return _ops().mul(other, self)
-
-    def __truediv__(self, other):
-        return _ops().div(self, other)
-
-    def __rtruediv__(self, other):
-        return _ops().div(other, self)
-
-    def __pow__(self, other):
-        return _ops().pow(self, other)
-
-    def __rpow__(self, other):
-        return _ops().pow(other, self)
-
-    def __matmul__(self, other):
-        return _ops().matmul(self, other)
-
-    def __rmatmul__(self, other):
-        return _ops().matmul(other, self)
-
-    def __neg__(self):
-        return _ops().neg(self)
-
-    @property
-    def T(self) -> "Tensor":
-        return _ops().transpose(self)
-
-
-def _ops():
-    from gradcli.numerics.engine import ops
-
-    return ops
+    # Arithmetic operators (+, -, *, /, **, @, unary -, .T) are installed by gradcli.numerics.engine.ops,
+    # which defines each op beside its VJP: this module knows nothing of the ops.
 
 
 def _no_parents(g: np.ndarray) -> tuple[np.ndarray, ...]:
@@ -161,7 +114,7 @@ def backward(out: Tensor, seed=None) -> dict[str, np.ndarray]:
                     continue
                 if not np.isfinite(flow).all():
                     where = f"column {node.col + 1}" if node.col is not None else None
-                    raise OverflowValueError(f"the gradient through {_ops()._label(node.op)} is not finite in float64",
+                    raise OverflowValueError(f"the gradient through {op_label(node.op)} is not finite in float64",
                                              where=where)
                 parent.grad += flow
     grads: dict[str, np.ndarray] = {}
@@ -175,3 +128,13 @@ def local_gradients(t: Tensor) -> tuple[np.ndarray, ...]:
     """The node's vjp applied to ones: for a scalar node, ∂t/∂parent_i for each parent (a leaf has none)."""
     with np.errstate(all="ignore"):
         return tuple(np.asarray(g, dtype=np.float64) for g in t.vjp(np.ones_like(t.data)))
+
+
+OP_SYMBOLS = {"add": "+", "sub": "-", "mul": "*", "div": "/", "pow": "^", "matmul": "@"}
+
+
+def op_label(op: str) -> str:
+    """An op as messages name it: "'+'", "unary '-'", "sigmoid"."""
+    if op == "neg":
+        return "unary '-'"
+    return f"'{OP_SYMBOLS[op]}'" if op in OP_SYMBOLS else op

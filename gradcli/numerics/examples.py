@@ -1,0 +1,28 @@
+"""A network spec's examples (SPEC §4 `data:`): one environment of values per example, and how L sums them.
+
+    L = w · Σ_e L_e   with w = 1/E for `reduce: mean`, 1 for `reduce: sum` (and for a spec without data)
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def example_count(spec) -> int:
+    """E: the number of examples of `data:` (1 without data)."""
+    return len(spec.data) if spec.data is not None else 1
+
+
+def example_envs(spec) -> list[dict[str, np.ndarray]]:
+    """One environment per example: inputs, params, and that example's x and y (SPEC §4 `data:`)."""
+    base = {**spec.inputs, **spec.params}
+    if spec.data is None:
+        return [dict(base)]
+    return [{**base, "x": x, "y": y} for x, y in zip(spec.data.x, spec.data.y)]
+
+
+def reduce_weight(spec) -> float:
+    """The factor each example's loss gets in L: 1/E for `reduce: mean`, 1 for `sum` (and without data:)."""
+    if spec.data is not None and spec.data.reduce == "mean":
+        return 1.0 / len(spec.data)
+    return 1.0
