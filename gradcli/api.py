@@ -40,7 +40,7 @@ def check(path: str | os.PathLike, *, fast: bool = False, seed: int = 0, jobs: i
     from gradcli.checks.checking import CheckOptions, check_path
 
     options = CheckOptions(fast=fast, show=list(show), cost=cost, equations=equations, jobs=jobs, shard=shard,
-                           junit=Path(junit) if junit is not None else None, seed=seed, progress=False)
+                           junit=Path(junit) if junit is not None else None, seed=seed, progress=None)
     return check_path(Path(path), options)
 
 
@@ -54,7 +54,7 @@ def check_problems(path: str | os.PathLike, *, seed: int = 0, jobs: int | None =
     from gradcli.checks.checking import CheckOptions
 
     options = CheckOptions(jobs=jobs, shard=shard, junit=Path(junit) if junit is not None else None, seed=seed,
-                           progress=False)
+                           progress=None)
     return check_bank(Path(path), options)
 
 

@@ -25,7 +25,7 @@ from gradcli.checks.bank import BankResult, NetFileResult, check_bank, junit_xml
 from gradcli.checks.checking import CheckOptions
 from gradcli.cli import app
 from gradcli.errors import GradcliError
-from gradcli.checks.claims.problems import ProblemResult
+from gradcli.checks.claims.results import ProblemResult
 
 REPO = Path(__file__).resolve().parents[1]
 runner = CliRunner()
@@ -227,9 +227,17 @@ def test_cli_summary_and_json_per_spec(tmp_path):
 
 def test_progress_bar_only_when_asked(tmp_path, capsys):
     root = bank(tmp_path, {"a.yaml": GOOD, "b.yaml": GOOD})
-    check_bank(root, CheckOptions(jobs=1, progress=False))
+    check_bank(root, CheckOptions(jobs=1))
     captured = capsys.readouterr()
     assert captured.out == "" and captured.err == ""
+
+
+@pytest.mark.parametrize("jobs", [1, 2])
+def test_progress_hears_every_file_done(tmp_path, jobs):
+    root = bank(tmp_path, {"a.yaml": GOOD, "b.yaml": GOOD, "c.yaml": GOOD})
+    heard: list[tuple[int, int, str]] = []
+    check_bank(root, CheckOptions(jobs=jobs, progress=lambda done, total, label: heard.append((done, total, label))))
+    assert heard == [(k, 3, "checking") for k in range(4)]
 
 
 # ---------------------------------------------------------------------------------------------- CI wiring

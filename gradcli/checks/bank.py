@@ -17,18 +17,20 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from gradcli.errors import GradcliError
+from gradcli.progress import ProgressCallback, report
 
 SHARD_USAGE = "--shard takes i/n with 1 <= i <= n, such as 1/4"
+PROGRESS_LABEL = "checking"  # the one phase of a run's progress: files done of files
 
 
 @dataclass
 class NetFileResult:
-    """A network spec found in a directory: its net-check JSON dict (SPEC §4) and verdict."""
+    """A network spec found in a directory: its net check (renderers write it as SPEC §4's JSON) and verdict."""
 
     file: str
     verdict: str  # agree | disagree | kink
     exit_code: int
-    data: dict
+    result: Any  # gradcli.checks.nets.netcheck.NetCheckResult
     seconds: float = 0.0
 
     @property
@@ -63,7 +65,7 @@ class BankResult:
 
     @property
     def summary(self) -> BankSummary:
-        from gradcli.checks.claims.problems import ProblemResult
+        from gradcli.checks.claims.results import ProblemResult
 
         problems = [f for f in self.files if isinstance(f, ProblemResult)]
         nets = [f for f in self.files if isinstance(f, NetFileResult)]
@@ -126,7 +128,7 @@ def check_bank(path: str | os.PathLike, options: Any) -> BankResult:
     jobs = getattr(options, "jobs", None) or os.cpu_count() or 1
     jobs = max(1, min(int(jobs), len(files) or 1))
     seed = int(getattr(options, "seed", 0) or 0)
-    progress = bool(getattr(options, "progress", False))
+    progress = getattr(options, "progress", None) if len(files) > 1 else None
     results = _run_all(files, options, seed, jobs, progress)
     result = BankResult(str(root), results, shard, total, jobs, time.perf_counter() - start)
     junit = getattr(options, "junit", None)
@@ -136,39 +138,41 @@ def check_bank(path: str | os.PathLike, options: Any) -> BankResult:
     return result
 
 
-def _run_all(files: list[str], options: Any, seed: int, jobs: int, progress: bool) -> list[Any]:
-    """Check the files (in worker processes when jobs > 1); results in file order; the first error raised."""
+def _run_all(files: list[str], options: Any, seed: int, jobs: int,
+             progress: ProgressCallback | None) -> list[Any]:
+    """Check the files (in worker processes when jobs > 1); results in file order; the first error raised.
+    `progress` hears (files done, files, "checking") after each file."""
     outcomes: dict[int, tuple] = {}
-    with _Progress(progress, len(files)) as bar:
-        if jobs <= 1 or len(files) <= 1:
-            for k, f in enumerate(files):
-                outcomes[k] = _check_file(f, _options_dict(options), seed)
-                bar.advance(f)
-                if outcomes[k][0] != "ok":
-                    break
-        else:
-            _warm_up()
-            import multiprocessing
-            from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+    report(progress, 0, len(files), PROGRESS_LABEL)
+    if jobs <= 1 or len(files) <= 1:
+        for k, f in enumerate(files):
+            outcomes[k] = _check_file(f, _options_dict(options), seed)
+            report(progress, len(outcomes), len(files), PROGRESS_LABEL)
+            if outcomes[k][0] != "ok":
+                break
+    else:
+        _warm_up()
+        import multiprocessing
+        from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 
-            context = multiprocessing.get_context("fork" if "fork" in multiprocessing.get_all_start_methods()
-                                                  else None)
-            order = sorted(range(len(files)), key=lambda k: -_cost(files[k]))  # costliest first: a shorter tail
-            with ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool:
-                pending = {pool.submit(_check_file, files[k], _options_dict(options), seed): k for k in order}
-                failed = False
-                while pending:
-                    done, _ = wait(pending, return_when=FIRST_COMPLETED)
-                    for future in done:
-                        k = pending.pop(future)
-                        outcomes[k] = future.result()
-                        bar.advance(files[k])
-                        if outcomes[k][0] != "ok" and not failed:
-                            failed = True
-                            for other in pending:
-                                other.cancel()
-                    if failed:
-                        pending = {f: k for f, k in pending.items() if not f.cancelled()}
+        context = multiprocessing.get_context("fork" if "fork" in multiprocessing.get_all_start_methods()
+                                              else None)
+        order = sorted(range(len(files)), key=lambda k: -_cost(files[k]))  # costliest first: a shorter tail
+        with ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool:
+            pending = {pool.submit(_check_file, files[k], _options_dict(options), seed): k for k in order}
+            failed = False
+            while pending:
+                done, _ = wait(pending, return_when=FIRST_COMPLETED)
+                for future in done:
+                    k = pending.pop(future)
+                    outcomes[k] = future.result()
+                    report(progress, len(outcomes), len(files), PROGRESS_LABEL)
+                    if outcomes[k][0] != "ok" and not failed:
+                        failed = True
+                        for other in pending:
+                            other.cancel()
+                if failed:
+                    pending = {f: k for f, k in pending.items() if not f.cancelled()}
     for k in sorted(outcomes):
         status = outcomes[k]
         if status[0] == "error":
@@ -213,11 +217,8 @@ def _warm_up() -> None:
     them once per worker."""
     import importlib
 
-    for name in ("symbolic", "problems", "jacobian", "train", "netcheck"):
-        try:
-            importlib.import_module(f"gradcli.{name}")
-        except ImportError:
-            pass
+    for name in ("gradcli.checks.jacobian", "gradcli.checks.nets.netcheck", "gradcli.training.train"):
+        importlib.import_module(name)
     from gradcli.checks.claims.problems import check_problem
     from gradcli.io.spec import load_text
 
@@ -267,52 +268,9 @@ def check_file(path: str, options: dict | Any | None = None, seed: int = 0) -> A
 
     values = options if isinstance(options, dict) else {}
     net_options = CheckOptions(**{k: v for k, v in values.items() if k in CheckOptions.__dataclass_fields__})
-    net_options.progress = False
+    net_options.progress = None
     result = check_net(loaded, net_options)
-    data = _net_dict(result)
-    data["file"] = str(path)
-    return NetFileResult(str(path), str(getattr(result, "verdict", data.get("verdict", ""))), int(result.exit_code),
-                         data, time.perf_counter() - start)
-
-
-def _net_dict(result: Any) -> dict:
-    """The net-check JSON dict (gradcli.render.netcheck), or its core keys if that renderer is missing."""
-    try:
-        from gradcli.render.netcheck import to_dict
-    except ImportError:
-        gradients = getattr(result, "gradients", {}) or {}
-        return {"verdict": result.verdict,
-                "gradient": {name: {"verdict": getattr(p, "verdict", ""), "reason": getattr(p, "reason", "")}
-                             for name, p in gradients.items()}}
-    return to_dict(result)
-
-
-class _Progress:
-    """A transient Rich progress bar over files (stderr), or nothing."""
-
-    def __init__(self, enabled: bool, total: int):
-        self.enabled = enabled and total > 1
-        self.total = total
-        self._bar = None
-
-    def __enter__(self) -> "_Progress":
-        if self.enabled:
-            from rich.console import Console
-            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
-            self._bar = Progress(TextColumn("checking"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                                 TextColumn("{task.description}"), transient=True, console=Console(stderr=True, emoji=False))
-            self._task = self._bar.add_task("", total=self.total)
-            self._bar.start()
-        return self
-
-    def advance(self, name: str) -> None:
-        if self._bar is not None:
-            self._bar.update(self._task, advance=1, description=os.path.basename(name))
-
-    def __exit__(self, *exc: Any) -> None:
-        if self._bar is not None:
-            self._bar.stop()
+    return NetFileResult(str(path), str(result.verdict), int(result.exit_code), result, time.perf_counter() - start)
 
 
 # ============================================================================================ JUnit XML
@@ -323,7 +281,7 @@ def junit_xml(result: BankResult) -> str:
     (or per parameter of a network spec); a claim whose verdict does not match its `expect` is a <failure>."""
     import xml.etree.ElementTree as ET
 
-    from gradcli.checks.claims.problems import ProblemResult
+    from gradcli.checks.claims.results import ProblemResult
 
     summary = result.summary
     suites = ET.Element("testsuites", {
@@ -370,11 +328,11 @@ def write_junit(result: BankResult, path: str | os.PathLike) -> None:
 
 
 def _net_parameters(f: NetFileResult) -> list[tuple[str, str, str]]:
-    gradient = f.data.get("gradient") or {}
-    if not isinstance(gradient, dict) or not gradient:
+    """(parameter, verdict, reason) per gradient of a network spec; one '(all)' case when it has none."""
+    gradients = f.result.gradients
+    if not gradients:
         return [("(all)", f.verdict, "")]
-    return [(name, str(v.get("verdict", "")), str(v.get("reason", ""))) for name, v in gradient.items()
-            if isinstance(v, dict)]
+    return [(name, str(p.verdict), str(p.reason)) for name, p in gradients.items()]
 
 
 def _net_cases(result: BankResult) -> int:

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from gradcli.errors import GradcliError
+from gradcli.progress import ProgressCallback
 
 
 @dataclass
@@ -22,7 +23,7 @@ class CheckOptions:
     shard: str | None = None
     junit: Path | None = None
     seed: int = 0
-    progress: bool = False
+    progress: ProgressCallback | None = None  # hears (done, total, label) during long checks
 
 
 def check_path(path: Path, options: CheckOptions):

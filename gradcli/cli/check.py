@@ -41,9 +41,11 @@ def check(
 
     def compute():
         from gradcli.checks.checking import CheckOptions, check_path
+        from gradcli.cli.progress import bar
 
-        options = CheckOptions(fast=fast, show=list(show or []), cost=cost, equations=equations, jobs=jobs,
-                               shard=shard, junit=junit, seed=seed, progress=show_progress(fmt))
-        return check_path(path, options)
+        with bar(show_progress(fmt)) as progress:
+            options = CheckOptions(fast=fast, show=list(show or []), cost=cost, equations=equations, jobs=jobs,
+                                   shard=shard, junit=junit, seed=seed, progress=progress)
+            return check_path(path, options)
 
     run(compute, fmt, exit_code=lambda r: r.exit_code)
