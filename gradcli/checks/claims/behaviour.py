@@ -28,6 +28,7 @@ COMPILE_SECONDS = 10.0  # time bound of building that compiled gradient (else th
 
 
 def check(ctx: ClaimContext, claim: Claim) -> Outcome:
+    """The claimed behaviour of gradient descent (train: lr, steps, params), from one cached run."""
     t = claim.settings.train
     kind = claim.claim
     tol = claim.settings.tol
@@ -42,7 +43,7 @@ def check(ctx: ClaimContext, claim: Claim) -> Outcome:
     holds = result.holds(kind, tol)
     why = _behaviour_text(kind, result, tol, holds)
     return Outcome("correct" if holds else "wrong", why, _run_summary(result), None,
-                    f"gradient descent, {result.steps_run} of {result.steps} steps")
+                   f"gradient descent, {result.steps_run} of {result.steps} steps")
 
 
 def _train_net(ctx: ClaimContext, t) -> Any:

@@ -53,7 +53,7 @@ class ClaimContext:
         if unknown:
             known = ", ".join(sorted(env)) or "none"
             raise self.fail(claim, f"unknown name{'s' if len(unknown) > 1 else ''} {', '.join(map(repr, unknown))} "
-                                    f"in {field}: (the names here: {known})", field)
+                                   f"in {field}: (the names here: {known})", field)
 
     def claim_value(self, claim: Claim, env: Mapping[str, Any], text: Any = None, field: str = "claim") -> Any:
         node = self.parse(claim, claim.claim if text is None else text, field)

@@ -21,6 +21,7 @@ from gradcli.symbolic import calculus as S
 
 
 def check(ctx: ClaimContext, claim: Claim) -> Outcome:
+    """The claimed derivative against SymPy's, at sample points and then symbolically."""
     s = claim.settings
     out_node = ctx.of_node(claim)
     truth, env, variables = true_derivative(ctx, claim, out_node, s.wrt)
@@ -50,10 +51,10 @@ def _derive(ctx: ClaimContext, claim: Claim, out_node: Node, wrt: str) -> tuple[
     if wrt not in variables and wrt not in model.defs:
         if wrt in model.constants:
             raise ctx.fail(claim, f"wrt: {wrt!r} is one of the problem's constants:, which are held fixed; "
-                                    "make it a variable to differentiate by it", "wrt")
+                                  "make it a variable to differentiate by it", "wrt")
         raise ctx.fail(claim, f"wrt: {wrt!r} is neither a variable nor an intermediate of the problem "
-                                    f"(variables: {', '.join(variables) or 'none'}; intermediates: "
-                                    f"{', '.join(model.order) or 'none'})", "wrt")
+                              f"(variables: {', '.join(variables) or 'none'}; intermediates: "
+                              f"{', '.join(model.order) or 'none'})", "wrt")
     env, _, _ = model.env(variables)
     if wrt in model.defs:
         fresh_env, fresh, original = model.env(variables, fresh=wrt)

@@ -22,7 +22,7 @@ from gradcli.text import shape as shape_text
 
 
 def compare_formulas(ctx: ClaimContext, claim: Claim, truth: Any, claimed: Any, right: Callable[[], str],
-                      what: str) -> Outcome:
+                     what: str) -> Outcome:
     """truth vs claim: numeric at sample points first, then SymPy within the time bound.
 
     `right()` gives the right formula as shown to the user; it is only built for a wrong claim."""
@@ -34,7 +34,7 @@ def compare_formulas(ctx: ClaimContext, claim: Claim, truth: Any, claimed: Any, 
             hint = " (its transpose has the right shape)"
         text = right()
         return Outcome("wrong", f"{what} has shape {shape_text(st)}, the claim {shape_text(sc)}{hint}; right: {text}",
-                        text, {"shapes": [list(st), list(sc)]}, "shapes")
+                       text, {"shapes": [list(st), list(sc)]}, "shapes")
     syms = symbols_of(truth, claimed)
     points = ctx.points(claim, syms, first=ctx.first_point())
     checked, cx = equivalence.find_counterexample(truth, claimed, syms, points)
@@ -42,19 +42,19 @@ def compare_formulas(ctx: ClaimContext, claim: Claim, truth: Any, claimed: Any, 
         entry = f" (entry {cx['entry']})" if "entry" in cx else ""
         text = right()
         return Outcome("wrong", f"right: {text}; at {point_text(cx['at'])}{entry}: right {number(cx['right'])}, "
-                                 f"claimed {number(cx['claimed'])}", text, cx, f"numeric at {checked} points")
+                                f"claimed {number(cx['claimed'])}", text, cx, f"numeric at {checked} points")
     if checked == 0:
         if equivalence.proved_equal(truth, claimed, ctx.seconds):
             return Outcome("correct", "equivalent: SymPy simplifies the difference to 0 (no sample point lies "
-                                       "inside the domain)", None, None, "symbolic")
+                                      "inside the domain)", None, None, "symbolic")
         text = right()
         return Outcome("wrong", f"cannot be evaluated at any sample point inside the domain, and SymPy does not "
-                                 f"show the difference is 0; right: {text}", text, None, "undecided")
+                                f"show the difference is 0; right: {text}", text, None, "undecided")
     if equivalence.proved_equal(truth, claimed, ctx.seconds):
         return Outcome("correct", f"equivalent: SymPy simplifies the difference to 0, and they agree at "
-                                   f"{checked} random points", None, None, "symbolic")
+                                  f"{checked} random points", None, None, "symbolic")
     return Outcome("correct", f"agree at {checked} random points (SymPy did not simplify the difference to 0 "
-                               f"within {ctx.seconds:g} s)", None, None, f"numeric at {checked} points")
+                              f"within {ctx.seconds:g} s)", None, None, f"numeric at {checked} points")
 
 
 def right_text(ctx: ClaimContext, truth: Any, kept: Any = None) -> str:

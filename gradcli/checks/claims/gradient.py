@@ -24,6 +24,7 @@ RANDOM_NET_POINTS = 3  # random parameter/input values a net's gradient claim is
 
 
 def check(ctx: ClaimContext, claim: Claim) -> Outcome:
+    """A net's claimed gradient formula against the engine's backward pass."""
     return net_formula(ctx, claim, update=False)
 
 
@@ -39,7 +40,7 @@ def net_formula(ctx: ClaimContext, claim: Claim, update: bool) -> Outcome:
     leaves = set(net.inputs) | set(net.params) | set(net.example_names)
     if s.wrt not in leaves | forward_names:
         raise ctx.fail(claim, f"wrt: {s.wrt!r} is not a param, input or forward name of the net "
-                                f"(params: {', '.join(net.params) or 'none'})", "wrt")
+                              f"(params: {', '.join(net.params) or 'none'})", "wrt")
     if update and s.wrt in forward_names:
         raise ctx.fail(claim, f"update: {s.wrt!r} is computed by forward:; an update steps a param", "wrt")
     node = ctx.parse(claim, claim.claim)
@@ -57,26 +58,26 @@ def net_formula(ctx: ClaimContext, claim: Claim, update: bool) -> Outcome:
         _, truth, got_shape = found
         hint = " (its transpose has the right shape)" if tuple(reversed(got_shape)) == truth.shape else ""
         return Outcome("wrong", f"{what} has the shape of {s.wrt}, {shape_text(truth.shape)}; the claim gives "
-                                 f"{shape_text(got_shape)}{hint}", matrix_text(truth),
-                        {"shapes": [list(truth.shape), list(got_shape)]}, "shapes")
+                                f"{shape_text(got_shape)}{hint}", matrix_text(truth),
+                       {"shapes": [list(truth.shape), list(got_shape)]}, "shapes")
     if found is not None:
         _, truth, got, bad, ex_label = found
         entry = f" entry {list(bad)}" if truth.ndim else ""
         where = "at the net's values" + (f", {ex_label}" if ex_label else "")
         lr_note = f" (with {point_text(lr_values)})" if lr_values else ""
         return Outcome("wrong", f"{where}{lr_note},{entry}: right {number(truth[bad])}, claimed {number(got[bad])}; "
-                                 f"right values {matrix_text(truth)}", matrix_text(truth),
-                        {"at": "the net's values", "example": ex_label or None, "entry": list(bad),
-                         "right": float(truth[bad]), "claimed": float(got[bad]),
-                         **({"lr": lr_values} if lr_values else {})}, "engine")
+                                f"right values {matrix_text(truth)}", matrix_text(truth),
+                       {"at": "the net's values", "example": ex_label or None, "entry": list(bad),
+                        "right": float(truth[bad]), "claimed": float(got[bad]),
+                        **({"lr": lr_values} if lr_values else {})}, "engine")
     truth_shape = np.shape(_net_truth(net, base, examples[0][1], s.wrt, forward_names, update, lr_node,
-                                           lr_values)[0])
+                                      lr_values)[0])
     general = "it holds at these values only"
     for r in range(RANDOM_NET_POINTS):
         values = {n: np.round(rng.normal(0.0, 1.0, size=np.shape(v)), 3) for n, v in base.items()}
         try:
             other = _net_mismatch(ctx, claim, node, lr_node, lr_values, values, examples, update,
-                                       skip_kinks=True)
+                                  skip_kinks=True)
         except (GradcliError, ShapeSlip):
             other = ("error",)
         if other is not None:
@@ -89,7 +90,7 @@ def net_formula(ctx: ClaimContext, claim: Claim, update: bool) -> Outcome:
         general = f"it also holds at {RANDOM_NET_POINTS} random values of the net's inputs and params"
     examples_note = f", every one of {len(examples)} examples" if len(examples) > 1 else ""
     return Outcome("correct", f"matches {what} (shape {shape_text(truth_shape)}) entry by entry at the net's "
-                               f"values{examples_note}; {general}", None, None, "engine")
+                              f"values{examples_note}; {general}", None, None, "engine")
 
 
 def _net_truth(net: NetSpec, values: Mapping[str, Any], example: Mapping[str, Any], wrt: str,
@@ -123,7 +124,7 @@ def _net_mismatch(ctx: ClaimContext, claim: Claim, node: Node, lr_node: Node | N
     forward_names = {d.name for d in net.forward}
     for ex_label, example in examples:
         truth, numeric, kink = _net_truth(net, values, example, claim.settings.wrt, forward_names, update,
-                                               lr_node, lr_values)
+                                          lr_node, lr_values)
         if kink and skip_kinks:
             continue
         try:

@@ -26,6 +26,7 @@ from gradcli.text import shape as shape_text
 
 
 def check(ctx: ClaimContext, claim: Claim) -> Outcome:
+    """The claimed shape, entry formula and closed form of a Jacobian, against SymPy's entries."""
     from gradcli.checks import jacobian as J
 
     s = claim.settings
@@ -51,8 +52,8 @@ def check(ctx: ClaimContext, claim: Claim) -> Outcome:
     missing = [n for n in variables if n not in shapes]
     if missing:
         raise ctx.fail(claim, f"no shape for {', '.join(map(repr, missing))}: give "
-                                f"{'them' if len(missing) > 1 else 'it'} in shapes: (such as "
-                                f"{missing[0]}: [4] for a vector, [3, 4] for a matrix, [] for a scalar)", "jacobian")
+                              f"{'them' if len(missing) > 1 else 'it'} in shapes: (such as "
+                              f"{missing[0]}: [4] for a vector, [3, 4] for a matrix, [] for a scalar)", "jacobian")
     if s.wrt not in variables and s.wrt not in model.defs:
         raise ctx.fail(claim, f"wrt: {s.wrt!r} is not a variable of {s.of}", "wrt")
     key = (s.of, s.wrt, tuple(sorted((n, shapes[n]) for n in variables)), tuple(sorted(used_defs)))
@@ -85,7 +86,7 @@ def check(ctx: ClaimContext, claim: Claim) -> Outcome:
             claimed = J.entry_array(entry_node, env, shape, letters)
         except GradcliError as err:
             raise ctx.fail(claim, f"claim_entry: {with_where(err)} (the Jacobian's shape is {tuple_text(shape)}, "
-                                    f"its axes {', '.join(letters)})", "claim_entry") from None
+                                  f"its axes {', '.join(letters)})", "claim_entry") from None
         bad = J.first_mismatch(jac, claimed, syms, points, RTOL)
         if bad is not None:
             formula = _index_formula(ctx, jac, env, letters, syms, points, used_defs)

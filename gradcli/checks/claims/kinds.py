@@ -23,4 +23,4 @@ CHECKS: dict[str, ClaimCheck] = {
     "jacobian": jacobian.check,
     "update": update.check,
     "behaviour": behaviour.check,
-}
+    }

@@ -18,6 +18,7 @@ from gradcli.symbolic import calculus as S
 
 
 def check(ctx: ClaimContext, claim: Claim) -> Outcome:
+    """The claimed one-step update θ − lr·∂f/∂θ (a net's against the engine)."""
     if ctx.model.net is not None:
         return net_formula(ctx, claim, update=True)
     s = claim.settings

@@ -31,6 +31,7 @@ _NUMBER = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?")
 
 
 def check(ctx: ClaimContext, claim: Claim) -> Outcome:
+    """The claimed number against the true value at `at:` (SymPy for a function, the engine for a net)."""
     if ctx.model.net is not None:
         truth, label = _net_value(ctx, claim)
     else:
@@ -48,10 +49,10 @@ def _function_value(ctx: ClaimContext, claim: Claim) -> tuple[np.ndarray, str]:
             if np.shape(value) != np.shape(model.constants[name]) or \
                     not np.array_equal(value, model.constants[name]):
                 raise ctx.fail(claim, f"at: {name!r} is one of the problem's constants:, fixed at "
-                                        f"{matrix_text(model.constants[name])}", "at")
+                                      f"{matrix_text(model.constants[name])}", "at")
         elif name not in variables:
             raise ctx.fail(claim, f"at: {name!r} is not a variable of the problem (variables: "
-                                    f"{', '.join(variables) or 'none'})", "at")
+                                  f"{', '.join(variables) or 'none'})", "at")
     if s.wrt is not None:
         truth, _, _ = true_derivative(ctx, claim, out_node, s.wrt)
     else:
@@ -63,7 +64,7 @@ def _function_value(ctx: ClaimContext, claim: Claim) -> tuple[np.ndarray, str]:
     missing = sorted({str(sym).split("[")[0] for sym in syms if str(sym) not in point})
     if missing:
         raise ctx.fail(claim, f"at: needs a value for {', '.join(missing)} (the value depends on "
-                                f"{'them' if len(missing) > 1 else 'it'})", "at")
+                              f"{'them' if len(missing) > 1 else 'it'})", "at")
     value = S.compile_numeric([truth], syms)(*[point[str(sym)] for sym in syms])[0]
     of = s.of if s.of is not None else "f"
     label = f"∂{of}/∂{s.wrt}" if s.wrt is not None else of
@@ -78,7 +79,7 @@ def _net_value(ctx: ClaimContext, claim: Claim) -> tuple[np.ndarray, str]:
     for name, v in s.at.items():
         if name not in allowed:
             raise ctx.fail(claim, f"at: {name!r} is not an input or param of the net (they are: "
-                                    f"{', '.join(sorted(allowed))})", "at")
+                                  f"{', '.join(sorted(allowed))})", "at")
         values[name] = v
     of_node = ctx.parse(claim, s.of, "of") if s.of is not None else None
     if of_node is not None:
@@ -87,19 +88,19 @@ def _net_value(ctx: ClaimContext, claim: Claim) -> tuple[np.ndarray, str]:
     per_example = net.data is not None and "x" not in s.at
     if per_example and (of_node is not None and not ({"loss"} >= set(free_names(of_node)))):
         raise ctx.fail(claim, "this net has data:; give at: {x: ..., y: ...} to pick the example whose value "
-                                "is claimed", "at")
+                              "is claimed", "at")
     examples = [{"x": x, "y": y} for x, y in zip(net.data.x, net.data.y)] if per_example else [{}]
     total = None
     for example in examples:
         env = net_tensors(net, {**values, **example}, fresh=s.wrt if s.wrt in {d.name for d in net.forward}
-                           else None)
+                          else None)
         out = env["loss"] if of_node is None else engine_eval(of_node, env, s.of)
         if s.wrt is not None:
             if s.wrt not in env:
                 raise ctx.fail(claim, f"wrt: {s.wrt!r} is not a name of the net", "wrt")
             if out.data.size != 1:
                 raise ctx.fail(claim, f"a derivative value needs a scalar; {s.of or 'the loss'} has shape "
-                                        f"{out.data.shape}", "of")
+                                      f"{out.data.shape}", "of")
             from gradcli.numerics import engine
 
             grads = engine.backward(out, np.ones_like(out.data))
@@ -137,8 +138,8 @@ def _judge_value(claim: Claim, truth: np.ndarray, label: str) -> Outcome:
             claimed = claimed.reshape(truth.shape)
         else:
             return Outcome("wrong", f"{label} has shape {shape_text(truth.shape)}, the claim {shape_text(claimed.shape)}; "
-                                     f"right: {matrix_text(truth)}", matrix_text(truth),
-                            {"shapes": [list(truth.shape), list(claimed.shape)]}, "shapes")
+                                    f"right: {matrix_text(truth)}", matrix_text(truth),
+                           {"shapes": [list(truth.shape), list(claimed.shape)]}, "shapes")
     t_flat, c_flat = truth.reshape(-1), claimed.reshape(-1)
     intervals = []
     for k, (c, src) in enumerate(zip(c_flat, sources)):
@@ -159,8 +160,8 @@ def _judge_value(claim: Claim, truth: np.ndarray, label: str) -> Outcome:
             entry = f" entry {k}" if t_flat.size > 1 else ""
             reason = "is not defined at this point" if not math.isfinite(t) else f"is {number(t)}"
             return Outcome("wrong", f"{label}{entry} {reason}; the claim {number(c_flat[k])} means {what}"
-                                     + (f"; right: {shown}" if t_flat.size > 1 else ""),
-                            shown, {"entry": k, "right": float(t), "claimed": float(c_flat[k])}, "interval")
+                                    + (f"; right: {shown}" if t_flat.size > 1 else ""),
+                           shown, {"entry": k, "right": float(t), "claimed": float(c_flat[k])}, "interval")
     what = intervals[0][2] if len(intervals) == 1 else "each entry's printed digits"
     return Outcome("correct", f"{label} = {shown}, within {what}", shown, None, "interval")
 
