@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Sequence
 
+from gradcli.checks.claims.results import AllMatch, ProblemResult
 from gradcli.errors import GradcliError
 from gradcli.progress import ProgressCallback, report
 
@@ -52,7 +53,7 @@ class BankSummary:
 
 
 @dataclass
-class BankResult:
+class BankResult(AllMatch):
     """Every checked file in path order (ProblemResult or NetFileResult), and how the run was split."""
 
     root: str
@@ -65,8 +66,6 @@ class BankResult:
 
     @property
     def summary(self) -> BankSummary:
-        from gradcli.checks.claims.results import ProblemResult
-
         problems = [f for f in self.files if isinstance(f, ProblemResult)]
         nets = [f for f in self.files if isinstance(f, NetFileResult)]
         claims = [c for p in problems for c in p.claims]
@@ -79,10 +78,6 @@ class BankResult:
     @property
     def ok(self) -> bool:
         return all(f.ok for f in self.files)
-
-    @property
-    def exit_code(self) -> int:
-        return 0 if self.ok else 1
 
 
 # ============================================================================================ sharding
@@ -280,8 +275,6 @@ def junit_xml(result: BankResult) -> str:
     """JUnit XML as CI dashboards read it: <testsuites> of one <testsuite> per file, one <testcase> per claim
     (or per parameter of a network spec); a claim whose verdict does not match its `expect` is a <failure>."""
     import xml.etree.ElementTree as ET
-
-    from gradcli.checks.claims.results import ProblemResult
 
     summary = result.summary
     suites = ET.Element("testsuites", {

@@ -32,8 +32,18 @@ class ClaimResult:
         return self.expect == "wrong" and self.verdict == "wrong"
 
 
+class AllMatch:
+    """A result made of verdicts (`ok`: every one matches its expect); exit 0 when ok, else 1 (SPEC §5)."""
+
+    ok: bool
+
+    @property
+    def exit_code(self) -> int:
+        return 0 if self.ok else 1
+
+
 @dataclass
-class ProblemResult:
+class ProblemResult(AllMatch):
     """Every claim of one problem file, in file order."""
 
     file: str
@@ -45,8 +55,4 @@ class ProblemResult:
     @property
     def ok(self) -> bool:
         return all(c.ok for c in self.claims)
-
-    @property
-    def exit_code(self) -> int:
-        return 0 if self.ok else 1
 
