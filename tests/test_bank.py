@@ -22,7 +22,7 @@ from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from gradcli.checks.bank import BankResult, NetFileResult, check_bank, junit_xml, parse_shard, shard_files
-from gradcli.checks.checking import CheckOptions
+from gradcli.checks.options import CheckOptions
 from gradcli.cli import app
 from gradcli.errors import GradcliError
 from gradcli.checks.claims.results import ProblemResult

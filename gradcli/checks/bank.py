@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from gradcli.checks.claims.results import AllMatch, ProblemResult
+from gradcli.checks.options import CheckOptions
 from gradcli.errors import GradcliError
 from gradcli.progress import ProgressCallback, report
 
@@ -104,7 +105,7 @@ def shard_files(files: Sequence[Any], index: int, count: int) -> list[Any]:
 # ============================================================================================ checking
 
 
-def check_bank(path: str | os.PathLike, options: Any) -> BankResult:
+def check_bank(path: str | os.PathLike, options: CheckOptions) -> BankResult:
     """Check a problem file, or every YAML file under a directory (see the module docstring)."""
     from gradcli.io.spec import iter_yaml_files
 
@@ -117,23 +118,23 @@ def check_bank(path: str | os.PathLike, options: Any) -> BankResult:
     else:
         files = [str(root)]
     total = len(files)
-    shard = parse_shard(getattr(options, "shard", None))
+    shard = parse_shard(options.shard)
     if shard is not None:
         files = shard_files(files, *shard)
-    jobs = getattr(options, "jobs", None) or os.cpu_count() or 1
+    jobs = options.jobs or os.cpu_count() or 1
     jobs = max(1, min(int(jobs), len(files) or 1))
-    seed = int(getattr(options, "seed", 0) or 0)
-    progress = getattr(options, "progress", None) if len(files) > 1 else None
+    seed = int(options.seed or 0)
+    progress = options.progress if len(files) > 1 else None
     results = _run_all(files, options, seed, jobs, progress)
     result = BankResult(str(root), results, shard, total, jobs, time.perf_counter() - start)
-    junit = getattr(options, "junit", None)
+    junit = options.junit
     if junit is not None:
         write_junit(result, junit)
         result.junit = str(junit)
     return result
 
 
-def _run_all(files: list[str], options: Any, seed: int, jobs: int,
+def _run_all(files: list[str], options: CheckOptions, seed: int, jobs: int,
              progress: ProgressCallback | None) -> list[Any]:
     """Check the files (in worker processes when jobs > 1); results in file order; the first error raised.
     `progress` hears (files done, files, "checking") after each file."""
@@ -234,9 +235,9 @@ def _cost(path: str) -> int:
     return len(text) + 2 * sum(int(n) for n in re.findall(r"steps:\s*(\d{1,7})", text))
 
 
-def _options_dict(options: Any) -> dict:
-    keys = ("fast", "show", "cost", "equations", "seed")
-    return {k: getattr(options, k) for k in keys if hasattr(options, k)}
+def _options_dict(options: CheckOptions) -> dict:
+    """The options a worker needs, as plain data."""
+    return {k: getattr(options, k) for k in ("fast", "show", "cost", "equations", "seed")}
 
 
 def _check_file(path: str, options: dict, seed: int) -> tuple:
@@ -258,12 +259,10 @@ def check_file(path: str, options: dict | Any | None = None, seed: int = 0) -> A
     if isinstance(loaded, spec.ProblemFile):
         return check_problem(loaded, seed=seed)
     start = time.perf_counter()
-    from gradcli.checks.checking import CheckOptions
     from gradcli.checks.nets.netcheck import check_net
 
     values = options if isinstance(options, dict) else {}
     net_options = CheckOptions(**{k: v for k, v in values.items() if k in CheckOptions.__dataclass_fields__})
-    net_options.progress = None
     result = check_net(loaded, net_options)
     return NetFileResult(str(path), str(result.verdict), int(result.exit_code), result, time.perf_counter() - start)
 
