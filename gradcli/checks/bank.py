@@ -250,7 +250,7 @@ def _check_file(path: str, options: dict, seed: int) -> tuple:
         return ("internal", f"{type(exc).__name__}: {exc}")
 
 
-def check_file(path: str, options: dict | Any | None = None, seed: int = 0) -> Any:
+def check_file(path: str, options: dict | None = None, seed: int = 0) -> Any:
     """One file: a ProblemResult for a problem file, a NetFileResult for a network spec."""
     from gradcli.io import spec
     from gradcli.checks.claims.problems import check_problem

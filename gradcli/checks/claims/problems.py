@@ -17,8 +17,9 @@ How each kind is decided (truth first, then the claim; the claim never decides i
   and RANDOM_NET_POINTS random values (points on a relu/abs kink are skipped). With `data:`, formulas are
   per example: they are checked against the gradient of each example's loss.
 * `update` of a function — θ − lr·∂f/∂θ by SymPy, compared like a derivative (lr's names are variables).
-* `jacobian` — SymPy's Jacobian, shape (output shape) × (input shape) (`gradcli.jacobian`); `claim_shape`
-  is compared with it, `claim_entry` (an index formula) at every index, a closed form `claim:` as an array.
+* `jacobian` — SymPy's Jacobian, shape (output shape) × (input shape) (`gradcli.checks.jacobian`);
+  `claim_shape` is compared with it, `claim_entry` (an index formula) at every index, a closed form `claim:`
+  as an array.
 * `behaviour` — plain gradient descent over the engine: `converges`, `diverges`, `symmetric`, `learns`,
   `fails_to_learn` as SPEC §5 defines them.
 
