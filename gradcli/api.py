@@ -37,7 +37,8 @@ def check(path: str | os.PathLike, *, fast: bool = False, seed: int = 0, jobs: i
     """
     from pathlib import Path
 
-    from gradcli.checks.checking import CheckOptions, check_path
+    from gradcli.checks.checking import check_path
+    from gradcli.checks.options import CheckOptions
 
     options = CheckOptions(fast=fast, show=list(show), cost=cost, equations=equations, jobs=jobs, shard=shard,
                            junit=Path(junit) if junit is not None else None, seed=seed)
@@ -51,7 +52,7 @@ def check_problems(path: str | os.PathLike, *, seed: int = 0, jobs: int | None =
     from pathlib import Path
 
     from gradcli.checks.bank import check_bank
-    from gradcli.checks.checking import CheckOptions
+    from gradcli.checks.options import CheckOptions
 
     options = CheckOptions(jobs=jobs, shard=shard, junit=Path(junit) if junit is not None else None, seed=seed)
     return check_bank(Path(path), options)

@@ -10,7 +10,7 @@ from typer.testing import CliRunner
 
 from gradcli.checks.nets import netcheck as N
 from gradcli.io import spec as S
-from gradcli.checks.checking import CheckOptions
+from gradcli.checks.options import CheckOptions
 from gradcli.errors import GradcliError, SpecError
 
 SHEET_003 = """

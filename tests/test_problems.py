@@ -15,7 +15,8 @@ from typer.testing import CliRunner
 
 from gradcli.cli import app
 from gradcli.errors import SpecError
-from gradcli.checks.claims.problems import check_problem, check_problem_file, printed_interval
+from gradcli.checks.claims.problems import check_problem, check_problem_file
+from gradcli.checks.claims.value import printed_interval
 from gradcli.io.spec import load_problem, load_text
 
 runner = CliRunner()
@@ -119,9 +120,9 @@ def test_upstream_gradient_recomputes_what_is_downstream(tmp_path):
 
 
 def test_a_claim_sympy_cannot_simplify_is_still_judged_at_random_points(tmp_path, monkeypatch):
-    import gradcli.checks.claims.problems as P
+    from gradcli.symbolic import equivalence
 
-    monkeypatch.setattr(P, "_proved_equal", lambda a, b, seconds: False)
+    monkeypatch.setattr(equivalence, "proved_equal", lambda a, b, seconds: False)
     r = check(tmp_path, """\
         function: sigmoid(x)
         claims:
@@ -549,15 +550,16 @@ def test_the_printed_xor_weights_learn_and_are_not_symmetric(tmp_path):
 def test_the_compiled_gradient_matches_the_engine(tmp_path):
     """Behaviours run train.py's loop on a gradient compiled from SymPy; it must be the engine's gradient."""
     from gradcli.training import train as T
-    from gradcli.checks.claims.problems import _Checker
+    from gradcli.checks.claims.behaviour import compiled_objective
+    from gradcli.checks.claims.context import ClaimContext
 
     path = tmp_path / "x.yaml"
     path.write_text(textwrap.dedent(XOR % {"W1": "[[0.3, -0.1], [0.2, 0.4]]", "b1": "[0.1, 0]",
                                            "W2": "[[0.5, -0.3]]", "b2": "[0.2]"}))
     problem = load_problem(path)
-    checker = _Checker(problem, 0, 1.0)
+    ctx = ClaimContext(problem, 0, 1.0)
     names = T.trained_params(problem.net)
-    objective = checker._compiled_objective(names, {**problem.net.inputs, **problem.net.params})
+    objective = compiled_objective(ctx, names, {**problem.net.inputs, **problem.net.params})
     rng = np.random.default_rng(0)
     for _ in range(5):
         theta = {n: rng.normal(size=np.shape(problem.net.params[n])) for n in names}
@@ -710,3 +712,11 @@ def test_at_may_not_change_a_constant(tmp_path):
     path = tmp_path / "ok.yaml"
     path.write_text(textwrap.dedent(text).split("  - id: another")[0])
     assert check_problem_file(path).claims[0].verdict == "correct"
+
+
+def test_every_claim_kind_of_the_schema_has_one_registered_check():
+    from gradcli.checks.claims.kinds import CHECKS
+    from gradcli.io.spec import CLAIM_KINDS
+
+    assert sorted(CHECKS) == sorted(CLAIM_KINDS)
+    assert all(callable(check) for check in CHECKS.values())

@@ -7,7 +7,7 @@ import pytest
 from typer.testing import CliRunner
 
 from gradcli.cli import app
-from gradcli.checks.claims.problems import ClaimResult, ProblemResult
+from gradcli.checks.claims.results import ClaimResult, ProblemResult
 from gradcli.render.problems_doc import latex
 from latex_compile import compile_latex
 

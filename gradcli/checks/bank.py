@@ -16,20 +16,23 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Sequence
 
+from gradcli.checks.claims.results import AllMatch, ProblemResult
+from gradcli.checks.options import CheckOptions
 from gradcli.errors import GradcliError
 from gradcli.progress import ProgressCallback, report
 
 SHARD_USAGE = "--shard takes i/n with 1 <= i <= n, such as 1/4"
+PROGRESS_LABEL = "checking"  # the one phase of a run's progress: files done of files
 
 
 @dataclass
 class NetFileResult:
-    """A network spec found in a directory: its net-check JSON dict (SPEC §4) and verdict."""
+    """A network spec found in a directory: its net check (renderers write it as SPEC §4's JSON) and verdict."""
 
     file: str
     verdict: str  # agree | disagree | kink
     exit_code: int
-    data: dict
+    result: Any  # gradcli.checks.nets.netcheck.NetCheckResult
     seconds: float = 0.0
 
     @property
@@ -51,7 +54,7 @@ class BankSummary:
 
 
 @dataclass
-class BankResult:
+class BankResult(AllMatch):
     """Every checked file in path order (ProblemResult or NetFileResult), and how the run was split."""
 
     root: str
@@ -64,8 +67,6 @@ class BankResult:
 
     @property
     def summary(self) -> BankSummary:
-        from gradcli.checks.claims.problems import ProblemResult
-
         problems = [f for f in self.files if isinstance(f, ProblemResult)]
         nets = [f for f in self.files if isinstance(f, NetFileResult)]
         claims = [c for p in problems for c in p.claims]
@@ -78,10 +79,6 @@ class BankResult:
     @property
     def ok(self) -> bool:
         return all(f.ok for f in self.files)
-
-    @property
-    def exit_code(self) -> int:
-        return 0 if self.ok else 1
 
 
 # ============================================================================================ sharding
@@ -108,7 +105,7 @@ def shard_files(files: Sequence[Any], index: int, count: int) -> list[Any]:
 # ============================================================================================ checking
 
 
-def check_bank(path: str | os.PathLike, options: Any) -> BankResult:
+def check_bank(path: str | os.PathLike, options: CheckOptions) -> BankResult:
     """Check a problem file, or every YAML file under a directory (see the module docstring)."""
     from gradcli.io.spec import iter_yaml_files
 
@@ -121,34 +118,32 @@ def check_bank(path: str | os.PathLike, options: Any) -> BankResult:
     else:
         files = [str(root)]
     total = len(files)
-    shard = parse_shard(getattr(options, "shard", None))
+    shard = parse_shard(options.shard)
     if shard is not None:
         files = shard_files(files, *shard)
-    jobs = getattr(options, "jobs", None) or os.cpu_count() or 1
+    jobs = options.jobs or os.cpu_count() or 1
     jobs = max(1, min(int(jobs), len(files) or 1))
-    seed = int(getattr(options, "seed", 0) or 0)
-    results = _run_all(files, options, seed, jobs, getattr(options, "progress", None))
+    seed = int(options.seed or 0)
+    progress = options.progress if len(files) > 1 else None
+    results = _run_all(files, options, seed, jobs, progress)
     result = BankResult(str(root), results, shard, total, jobs, time.perf_counter() - start)
-    junit = getattr(options, "junit", None)
+    junit = options.junit
     if junit is not None:
         write_junit(result, junit)
         result.junit = str(junit)
     return result
 
 
-def _run_all(files: list[str], options: Any, seed: int, jobs: int, progress: ProgressCallback | None) -> list[Any]:
+def _run_all(files: list[str], options: CheckOptions, seed: int, jobs: int,
+             progress: ProgressCallback | None) -> list[Any]:
     """Check the files (in worker processes when jobs > 1); results in file order; the first error raised.
-    `progress` hears (files done, files, the last file's name)."""
+    `progress` hears (files done, files, "checking") after each file."""
     outcomes: dict[int, tuple] = {}
-
-    def advance(name: str) -> None:
-        if len(files) > 1:
-            report(progress, len(outcomes), len(files), f"checking {os.path.basename(name)}")
-
+    report(progress, 0, len(files), PROGRESS_LABEL)
     if jobs <= 1 or len(files) <= 1:
         for k, f in enumerate(files):
             outcomes[k] = _check_file(f, _options_dict(options), seed)
-            advance(f)
+            report(progress, len(outcomes), len(files), PROGRESS_LABEL)
             if outcomes[k][0] != "ok":
                 break
     else:
@@ -167,7 +162,7 @@ def _run_all(files: list[str], options: Any, seed: int, jobs: int, progress: Pro
                 for future in done:
                     k = pending.pop(future)
                     outcomes[k] = future.result()
-                    advance(files[k])
+                    report(progress, len(outcomes), len(files), PROGRESS_LABEL)
                     if outcomes[k][0] != "ok" and not failed:
                         failed = True
                         for other in pending:
@@ -218,11 +213,8 @@ def _warm_up() -> None:
     them once per worker."""
     import importlib
 
-    for name in ("symbolic", "problems", "jacobian", "train", "netcheck"):
-        try:
-            importlib.import_module(f"gradcli.{name}")
-        except ImportError:
-            pass
+    for name in ("gradcli.checks.jacobian", "gradcli.checks.nets.netcheck", "gradcli.training.train"):
+        importlib.import_module(name)
     from gradcli.checks.claims.problems import check_problem
     from gradcli.io.spec import load_text
 
@@ -243,9 +235,9 @@ def _cost(path: str) -> int:
     return len(text) + 2 * sum(int(n) for n in re.findall(r"steps:\s*(\d{1,7})", text))
 
 
-def _options_dict(options: Any) -> dict:
-    keys = ("fast", "show", "cost", "equations", "seed")
-    return {k: getattr(options, k) for k in keys if hasattr(options, k)}
+def _options_dict(options: CheckOptions) -> dict:
+    """The options a worker needs, as plain data."""
+    return {k: getattr(options, k) for k in ("fast", "show", "cost", "equations", "seed")}
 
 
 def _check_file(path: str, options: dict, seed: int) -> tuple:
@@ -258,7 +250,7 @@ def _check_file(path: str, options: dict, seed: int) -> tuple:
         return ("internal", f"{type(exc).__name__}: {exc}")
 
 
-def check_file(path: str, options: dict | Any | None = None, seed: int = 0) -> Any:
+def check_file(path: str, options: dict | None = None, seed: int = 0) -> Any:
     """One file: a ProblemResult for a problem file, a NetFileResult for a network spec."""
     from gradcli.io import spec
     from gradcli.checks.claims.problems import check_problem
@@ -267,29 +259,12 @@ def check_file(path: str, options: dict | Any | None = None, seed: int = 0) -> A
     if isinstance(loaded, spec.ProblemFile):
         return check_problem(loaded, seed=seed)
     start = time.perf_counter()
-    from gradcli.checks.checking import CheckOptions
     from gradcli.checks.nets.netcheck import check_net
 
     values = options if isinstance(options, dict) else {}
     net_options = CheckOptions(**{k: v for k, v in values.items() if k in CheckOptions.__dataclass_fields__})
-    net_options.progress = None
     result = check_net(loaded, net_options)
-    data = _net_dict(result)
-    data["file"] = str(path)
-    return NetFileResult(str(path), str(getattr(result, "verdict", data.get("verdict", ""))), int(result.exit_code),
-                         data, time.perf_counter() - start)
-
-
-def _net_dict(result: Any) -> dict:
-    """The net-check JSON dict (gradcli.render.netcheck), or its core keys if that renderer is missing."""
-    try:
-        from gradcli.render.netcheck import to_dict
-    except ImportError:
-        gradients = getattr(result, "gradients", {}) or {}
-        return {"verdict": result.verdict,
-                "gradient": {name: {"verdict": getattr(p, "verdict", ""), "reason": getattr(p, "reason", "")}
-                             for name, p in gradients.items()}}
-    return to_dict(result)
+    return NetFileResult(str(path), str(result.verdict), int(result.exit_code), result, time.perf_counter() - start)
 
 
 # ============================================================================================ JUnit XML
@@ -299,8 +274,6 @@ def junit_xml(result: BankResult) -> str:
     """JUnit XML as CI dashboards read it: <testsuites> of one <testsuite> per file, one <testcase> per claim
     (or per parameter of a network spec); a claim whose verdict does not match its `expect` is a <failure>."""
     import xml.etree.ElementTree as ET
-
-    from gradcli.checks.claims.problems import ProblemResult
 
     summary = result.summary
     suites = ET.Element("testsuites", {
@@ -347,11 +320,11 @@ def write_junit(result: BankResult, path: str | os.PathLike) -> None:
 
 
 def _net_parameters(f: NetFileResult) -> list[tuple[str, str, str]]:
-    gradient = f.data.get("gradient") or {}
-    if not isinstance(gradient, dict) or not gradient:
+    """(parameter, verdict, reason) per gradient of a network spec; one '(all)' case when it has none."""
+    gradients = f.result.gradients
+    if not gradients:
         return [("(all)", f.verdict, "")]
-    return [(name, str(v.get("verdict", "")), str(v.get("reason", ""))) for name, v in gradient.items()
-            if isinstance(v, dict)]
+    return [(name, str(p.verdict), str(p.reason)) for name, p in gradients.items()]
 
 
 def _net_cases(result: BankResult) -> int:

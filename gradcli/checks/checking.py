@@ -6,25 +6,10 @@ a directory checks every *.yaml/*.yml below it and sums up.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from pathlib import Path
 
+from gradcli.checks.options import CheckOptions
 from gradcli.errors import GradcliError
-from gradcli.progress import ProgressCallback
-
-
-@dataclass
-class CheckOptions:
-    fast: bool = False
-    show: list[str] = field(default_factory=list)
-    cost: bool = False
-    equations: bool = True
-    jobs: int | None = None
-    shard: str | None = None
-    junit: Path | None = None
-    seed: int = 0
-    progress: ProgressCallback | None = None  # hears every phase and chunk (the CLI draws it on a terminal)
-    symbolic_seconds: float | None = None  # a net's symbolic column's time bound (None: its default, 30 s)
 
 
 def check_path(path: Path, options: CheckOptions):

@@ -41,7 +41,9 @@ def check(
     fmt = pick_format(fmt, json_)
 
     def compute():
-        from gradcli.checks.checking import CheckOptions, check_path
+        from gradcli.checks.checking import check_path
+        from gradcli.checks.options import CheckOptions
+        from gradcli.cli.progress import bar
 
         with bar(show_progress(fmt)) as progress:
             options = CheckOptions(fast=fast, show=list(show or []), cost=cost, equations=equations, jobs=jobs,

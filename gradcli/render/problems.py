@@ -15,7 +15,7 @@ from gradcli.render import dumps
 def _bank(r):
     """A single ProblemResult is rendered as a bank of one file."""
     from gradcli.checks.bank import BankResult
-    from gradcli.checks.claims.problems import ProblemResult
+    from gradcli.checks.claims.results import ProblemResult
 
     if isinstance(r, ProblemResult):
         return BankResult(r.file, [r], None, 1, 1, r.seconds)
@@ -30,11 +30,12 @@ def to_dict(r) -> dict:
     """
     r = _bank(r)
     from gradcli.checks.bank import NetFileResult
+    from gradcli.render import netcheck
 
     files = []
     for f in r.files:
         if isinstance(f, NetFileResult):
-            files.append({**f.data, "file": f.file, "ok": f.ok})
+            files.append({**netcheck.to_dict(f.result), "file": f.file, "ok": f.ok})
             continue
         files.append({
             "file": f.file,

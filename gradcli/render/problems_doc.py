@@ -18,7 +18,7 @@ MAX_POINT_ENTRIES = 12  # coordinates of a counterexample point written out; the
 def _bank(r):
     """A single ProblemResult is written as a bank of one file."""
     from gradcli.checks.bank import BankResult
-    from gradcli.checks.claims.problems import ProblemResult
+    from gradcli.checks.claims.results import ProblemResult
 
     if isinstance(r, ProblemResult):
         return BankResult(r.file, [r], None, 1, 1, r.seconds)
@@ -154,7 +154,9 @@ def _name(name: str) -> str:
 def _net_file(f) -> list[str]:
     """A network spec found in a directory: its per-parameter verdicts from the net-check dict (SPEC §4)."""
     out = [rf"\subsection*{{Network spec \texttt{{{tex_text(f.file)}}}}}"]
-    data = f.data or {}
+    from gradcli.render.netcheck import to_dict
+
+    data = to_dict(f.result)
     if "value" in data:
         out.append(rf"Loss value $L = {tex_number(data['value'])}$; verdict {tex_verdict(f.verdict)}.")
     rows = []
