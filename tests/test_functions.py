@@ -8,6 +8,8 @@ import pytest
 
 from gradcli.language import functions as F
 from gradcli.symbolic import calculus as S
+from gradcli.symbolic import convert as SC
+from gradcli.symbolic import forms as SF
 from gradcli.numerics.engine import OPS, backward, leaf
 from gradcli.errors import ParseError
 from gradcli.language.expr import parse
@@ -22,7 +24,7 @@ def test_every_row_has_every_form():
     names = {f.name for f in F.FUNCTIONS}
     assert names <= set(OPS), names - set(OPS)
     assert names <= set(NUMPY), names - set(NUMPY)
-    assert names <= set(S.SYMPY_FORMS), names - set(S.SYMPY_FORMS)
+    assert names <= set(SC.SYMPY_FORMS), names - set(SC.SYMPY_FORMS)
 
 
 def test_every_name_and_alias_parses_as_a_call():
@@ -38,8 +40,8 @@ def test_every_name_and_alias_parses_as_a_call():
 @pytest.mark.parametrize("f", ELEMENTWISE, ids=lambda f: f.name)
 def test_three_backends_agree_on_value_and_derivative(f):
     x0 = POINT.get(f.name, -0.6)
-    x = S.symbol("x")
-    expr = S.to_sympy(parse(f"{f.name}(x)"), {"x": x})
+    x = SC.symbol("x")
+    expr = SC.to_sympy(parse(f"{f.name}(x)"), {"x": x})
     sym_value = float(expr.subs(x, x0).evalf())
     sym_slope = float(S.partial(expr, x).subs(x, x0).evalf())
     t = leaf(x0, "x")
@@ -69,4 +71,4 @@ def test_step_and_sign_follow_the_engine_conventions():
     t = leaf(0.0, "x")
     backward(OPS["relu"](t))
     assert float(t.grad) == float(OPS["step"](leaf(0.0)).data) == 0.0
-    assert math.isclose(float(S.step(S.symbol("x")).subs(S.symbol("x"), 3)), 1.0)
+    assert math.isclose(float(SF.step(SC.symbol("x")).subs(SC.symbol("x"), 3)), 1.0)

@@ -14,8 +14,15 @@ from typer.testing import CliRunner
 
 from gradcli.checks import jacobian as J
 from gradcli.symbolic import calculus as S
+from gradcli.symbolic import compile as SN
+from gradcli.symbolic import convert as SC
 from gradcli.cli import app
 from gradcli.errors import BindingError, GradcliError, ShapeError
+
+
+def env_for(shapes):
+    """An environment for to_sympy from {name: shape}: scalars get symbols, tensors entry symbols."""
+    return {name: SC.entry_symbols(name, shape) for name, shape in shapes.items()}
 
 runner = CliRunner()
 
@@ -70,10 +77,10 @@ def test_softmax_jacobian_three_ways_and_its_formulas():
         np.testing.assert_allclose(np.asarray(column), expected, rtol=1e-8, atol=1e-10)
     assert r.verdict == "agree" and r.shape == (3, 3) and r.random == []
     # the index formula found must be s_i (delta_ij - s_j), written over z
-    env = {"z": S.entry_symbols("z", (3, 1))}
+    env = {"z": SC.entry_symbols("z", (3, 1))}
     node = J.parse_entry(r.index_formula)
     entries = J.entry_array(node, env, (3, 3), ["i", "j"])
-    f = S.compile_numeric([J._column(J.flat_entries(entries))], list(env["z"]))
+    f = SN.compile_numeric([J._column(J.flat_entries(entries))], list(env["z"]))
     np.testing.assert_allclose(np.asarray(f(*z)[0]).reshape(3, 3), expected, rtol=1e-12, atol=1e-15)
     assert "delta(i,j)" in r.index_formula
 
@@ -102,8 +109,8 @@ def test_the_shape_convention_is_output_axes_then_input_axes(out_shape, in_shape
 
 
 def test_symbolic_jacobian_entries_have_that_shape():
-    env = S.env_for({"X": (4, 3), "W": (2, 3)})
-    out = S.to_sympy(J.parse_entry("X @ W.T"), env)
+    env = env_for({"X": (4, 3), "W": (2, 3)})
+    out = SC.to_sympy(J.parse_entry("X @ W.T"), env)
     jac = S.jacobian_entries(out, env["W"])
     assert tuple(jac.shape) == J.jacobian_shape((4, 2), (2, 3)) == (4, 2, 2, 3)
 
@@ -128,7 +135,7 @@ def test_rewrite_delta_keeps_columns():
 
 
 def test_entry_formulas_and_their_errors():
-    env = S.env_for({"X": (3, 4)})
+    env = env_for({"X": (3, 4)})
     node = J.parse_entry("X[i,l]*delta(j,k)")
     arr = J.entry_array(node, env, (3, 2, 2, 4), list("ijkl"))
     assert arr[0, 1, 1, 2] == env["X"][0, 2] and arr[0, 1, 0, 2] == 0
@@ -145,7 +152,7 @@ def test_entry_formulas_and_their_errors():
 
 
 def test_first_mismatch_is_the_first_index_in_row_major_order():
-    env = S.env_for({"X": (3, 4)})
+    env = env_for({"X": (3, 4)})
     letters = list("ijkl")
     truth = J.entry_array(J.parse_entry("X[i,l]*delta(j,k)"), env, (3, 2, 2, 4), letters)
     claimed = J.entry_array(J.parse_entry("X[i,l]*delta(i,k)"), env, (3, 2, 2, 4), letters)
@@ -162,13 +169,13 @@ def test_index_formula_is_verified_or_none():
         assert r.verdict == "agree"
         if r.index_formula is not None:
             letters = r.letters
-            env = {name: S.entry_symbols(name, shape) for name, shape in r.shapes.items()}
+            env = {name: SC.entry_symbols(name, shape) for name, shape in r.shapes.items()}
             node = J.parse_entry(r.index_formula)
             entries = J.entry_array(node, env, r.shape, letters)
-            syms = [s for v in env.values() for s in S.flat_symbols(v)]
+            syms = [s for v in env.values() for s in SC.flat_symbols(v)]
             point = {str(s): float(np.asarray(values_of(r)[str(s).split("[")[0]]).reshape(-1)[t])
-                     for name, v in env.items() for t, s in enumerate(S.flat_symbols(v))}
-            f = S.compile_numeric([J._column(J.flat_entries(entries))], syms)
+                     for name, v in env.items() for t, s in enumerate(SC.flat_symbols(v))}
+            f = SN.compile_numeric([J._column(J.flat_entries(entries))], syms)
             got = np.asarray(f(*[point[str(s)] for s in syms])[0]).reshape(r.shape)
             np.testing.assert_allclose(got, np.asarray(r.symbolic), rtol=1e-9, atol=1e-12)
     assert J.jacobian("sin(w)", "w", {"w": "3"}).index_formula == "cos(w[i])*delta(i,j)"
@@ -220,6 +227,6 @@ def test_cli_jacobian_bad_input_exits_2(args, words):
 
 
 def test_a_variable_called_delta_is_refused_in_entry_formulas():
-    env = S.env_for({"delta": (2, 2)})
+    env = env_for({"delta": (2, 2)})
     with pytest.raises(ShapeError, match="Kronecker delta"):
         J.check_entry_names(J.parse_entry("delta(i,j)"), list("ij"), env)

@@ -181,39 +181,45 @@ SIMPLIFY_EACH = 0.5
 def _symbolic(output: Node, defs: Mapping[str, Node], names: list[str], point: Mapping[str, float], seconds: float):
     """SymPy column: each partial's formula (simplified within a time bound), its value via lambdify."""
     from gradcli.symbolic import calculus as S
-
+    from gradcli.symbolic import compile as SN
+    from gradcli.symbolic import convert as SC
+    from gradcli.symbolic import printing as SP
     each = min(SIMPLIFY_EACH, seconds)
-    syms = {n: S.symbol(n) for n in names}
+    syms = {n: SC.symbol(n) for n in names}
     chains: list[ChainRule] = []
     if defs:
         system = S.chain_rule(output, dict(defs), simplify_seconds=each)
         totals = {var: system.total(var) for var in names}
     else:
-        expr = S.to_sympy(output, syms)
+        expr = SC.to_sympy(output, syms)
         totals = S.partials(expr, [syms[n] for n in names], simplify_seconds=each, total_seconds=seconds)
         system = None
     ordered = [totals[n] for n in names]
-    values = S.compile_point(ordered, [syms[n] for n in names])(*[point[n] for n in names])
+    values = SN.compile_point(ordered, [syms[n] for n in names])(*[point[n] for n in names])
     out: dict[str, tuple[str, str, float | None]] = {}
     for n, formula, val in zip(names, ordered, values):
-        out[n] = (S.to_text(formula), S.latex(formula), _finite_or_none(val))
+        out[n] = (SP.to_text(formula), SP.latex(formula), _finite_or_none(val))
     if system is not None:
-        chains = _chain_rules(S, system, names, point, out, each)
+        chains = _chain_rules(system, names, point, out, each)
     return out, chains, None
 
 
-def _chain_rules(S, system, names: list[str], point: Mapping[str, float], totals, seconds: float) -> list[ChainRule]:
+def _chain_rules(system, names: list[str], point: Mapping[str, float], totals, seconds: float) -> list[ChainRule]:
     """The chain-rule form of each total derivative with every factor's formula and value."""
+    from gradcli.symbolic import calculus as S
+    from gradcli.symbolic import compile as SN
+    from gradcli.symbolic import printing as SP
+
     rules: list[ChainRule] = []
     env = system.values(point)
     for var in names:
-        factors = [ChainFactor(t.via, S.to_text(t.outer), S.point_value(t.outer, env), S.to_text(t.inner),
-                               S.point_value(t.inner, env), S.latex(t.outer), S.latex(t.inner))
+        factors = [ChainFactor(t.via, SP.to_text(t.outer), SN.point_value(t.outer, env), SP.to_text(t.inner),
+                               SN.point_value(t.inner, env), SP.latex(t.outer), SP.latex(t.inner))
                    for t in system.terms(var)]
         chain_sum = S.simplified(system.chain_sum(var), seconds=seconds)
         formula, total_latex, value = totals[var]
-        rules.append(ChainRule(var, factors, S.to_text(chain_sum), formula,
-                               value if value is not None else float("nan"), S.latex(chain_sum), total_latex))
+        rules.append(ChainRule(var, factors, SP.to_text(chain_sum), formula,
+                               value if value is not None else float("nan"), SP.latex(chain_sum), total_latex))
     return rules
 
 

@@ -172,7 +172,9 @@ def entry_array(node: Node, env: Mapping[str, Any], shape: Sequence[int], letter
     """
     import sympy
 
-    from gradcli.symbolic import calculus as S
+
+
+    from gradcli.symbolic import convert as SC
 
     shape = tuple(shape)
     size = math.prod(shape)
@@ -184,7 +186,7 @@ def entry_array(node: Node, env: Mapping[str, Any], shape: Sequence[int], letter
     for idx in itertools.product(*(range(n) for n in shape)):
         local = dict(base)
         local.update({letter: sympy.Integer(v) for letter, v in zip(letters, idx)})
-        v = S.as_scalar(S.to_sympy(node, local))
+        v = SC.as_scalar(SC.to_sympy(node, local))
         if isinstance(v, sympy.MatrixBase):
             raise ShapeError(f"the entry formula gives a {v.shape[0]}×{v.shape[1]} value at "
                              f"{_index_text(letters, idx)}; an entry is a number")
@@ -205,13 +207,15 @@ def first_mismatch(truth, claimed, syms: Sequence, points: Sequence[Mapping[str,
     """
     import numpy as np
 
-    from gradcli.symbolic import calculus as S
+
+    from gradcli.symbolic import compile as SN
+
 
     shape = tuple(truth.shape)
     flat_t, flat_c = flat_entries(truth), flat_entries(claimed)
     n = len(flat_t)
     syms = list(syms)
-    fn = S.compile_numeric([_column(flat_t), _column(flat_c)], syms)
+    fn = SN.compile_numeric([_column(flat_t), _column(flat_c)], syms)
     bad_at: dict[int, tuple] = {}
     for point in points:
         values = [float(point[str(s)]) for s in syms]
@@ -329,9 +333,8 @@ def _representative(idxs: list[tuple]) -> tuple:
 def _template(expr, idx: tuple, letters: Sequence[str], env: Mapping[str, Any],
               prefer: tuple[int, int] | None = None) -> str | None:
     """expr's text with every subscript number replaced by the letter whose index value it is."""
-    from gradcli.symbolic import calculus as S
-
-    text = S.to_text(expr)
+    from gradcli.symbolic import printing as SP
+    text = SP.to_text(expr)
     text = _fold_logsumexp(text, env)
     by_value: dict[int, list[str]] = {}
     for pos, (letter, v) in enumerate(zip(letters, idx)):
@@ -409,14 +412,16 @@ def _is_product(tpl: str) -> bool:
 def _evaluate_text(text: str, env: Mapping[str, Any], letters: Sequence[str], idx: tuple):
     import sympy
 
-    from gradcli.symbolic import calculus as S
+
+
+    from gradcli.symbolic import convert as SC
 
     try:
         node = parse_entry(text, "index formula")
         local = dict(env)
         local["delta"] = sympy.ImmutableMatrix(sympy.eye(max(idx) + 1))
         local.update({a: sympy.Integer(v) for a, v in zip(letters, idx)})
-        return S.as_scalar(S.to_sympy(node, local))
+        return SC.as_scalar(SC.to_sympy(node, local))
     except GradcliError:
         return None
 
@@ -425,7 +430,9 @@ def _mismatches(text: str, entries: dict, env, letters, shape, syms, point) -> l
     """The indices where the formula differs from the entries (numerically at `point`), or None if it fails."""
     import numpy as np
 
-    from gradcli.symbolic import calculus as S
+
+    from gradcli.symbolic import compile as SN
+
 
     try:
         node = parse_entry(text, "index formula")
@@ -434,7 +441,7 @@ def _mismatches(text: str, entries: dict, env, letters, shape, syms, point) -> l
         return None
     keys = list(entries)
     syms = list(syms)
-    fn = S.compile_numeric([_column([entries[k] for k in keys]), _column(flat_entries(claimed))], syms)
+    fn = SN.compile_numeric([_column([entries[k] for k in keys]), _column(flat_entries(claimed))], syms)
     a, b = (np.asarray(v, dtype=float).reshape(-1) for v in fn(*[float(point[str(s)]) for s in syms]))
     scale = max(1.0, float(np.nanmax(np.abs(a))) if a.size else 1.0)
     with np.errstate(all="ignore"):
@@ -532,6 +539,11 @@ def jacobian(expression: str, wrt: str, shapes: Mapping[str, str | Sequence[int]
 
     from gradcli.symbolic import calculus as S
 
+    from gradcli.symbolic import compile as SN
+
+    from gradcli.symbolic import convert as SC
+
+    from gradcli.symbolic import printing as SP
     node = parse(expression)
     names = free_names(node)
     declared = {}
@@ -567,22 +579,22 @@ def jacobian(expression: str, wrt: str, shapes: Mapping[str, str | Sequence[int]
     defaults = [n for n in variables if n not in declared and n not in values_in]
 
     # symbolic column
-    env = {name: S.entry_symbols(name, shape) for name, shape in all_shapes.items()}
+    env = {name: SC.entry_symbols(name, shape) for name, shape in all_shapes.items()}
     try:
-        out_sym = S.to_sympy(node, env)
+        out_sym = SC.to_sympy(node, env)
     except ShapeError as err:
         if not defaults:
             raise
         note = (f" ({', '.join(defaults)} {'have' if len(defaults) > 1 else 'has'} no --shape, so "
                 f"{'they are scalars' if len(defaults) > 1 else 'it is a scalar'})")
         raise ShapeError(err.message + note, where=err.where, detail=err.detail) from None
-    out_shape = S.shape_of(S.as_scalar(out_sym)) if S.shape_of(out_sym) == (1, 1) else S.shape_of(out_sym)
+    out_shape = SC.shape_of(SC.as_scalar(out_sym)) if SC.shape_of(out_sym) == (1, 1) else SC.shape_of(out_sym)
     in_shape = all_shapes[wrt]
     J = S.jacobian_entries(out_sym, env[wrt])
     shape = tuple(int(n) for n in J.shape)
-    syms = [s for name in variables for s in S.flat_symbols(env[name])]
-    point = {str(s): float(v) for name in variables for s, v in zip(S.flat_symbols(env[name]), values[name].ravel())}
-    fn = S.compile_numeric([_column(flat_entries(J))], syms)
+    syms = [s for name in variables for s in SC.flat_symbols(env[name])]
+    point = {str(s): float(v) for name in variables for s, v in zip(SC.flat_symbols(env[name]), values[name].ravel())}
+    fn = SN.compile_numeric([_column(flat_entries(J))], syms)
     symbolic = np.asarray(fn(*[point[str(s)] for s in syms])[0], dtype=float).reshape(shape)
     letters = index_letters(len(shape))
     from gradcli.timebound import bounded
@@ -594,7 +606,7 @@ def jacobian(expression: str, wrt: str, shapes: Mapping[str, str | Sequence[int]
     formulas = None
     if len(entries) <= MAX_SHOWN:
         budget = simplify_seconds / max(1, len(entries))
-        formulas = [_fold_logsumexp(S.to_text(S.simplified(e, budget)), env) for e in entries]
+        formulas = [_fold_logsumexp(SP.to_text(S.simplified(e, budget)), env) for e in entries]
 
     backprop = _engine_rows(node, values, wrt, shape)
     numeric, error = _numeric_columns(node, values, wrt, shape)

@@ -8,7 +8,6 @@ from typing import Annotated, Optional
 import typer
 
 from gradcli.cli.typer_app import THRESHOLD_TEXT, app
-from gradcli.cli.progress import bar
 from gradcli.cli.output import Format, FormatOption, JsonOption, pick_format, run, show_progress
 
 

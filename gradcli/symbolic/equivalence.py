@@ -8,12 +8,13 @@
 
 from __future__ import annotations
 
+import random
 from typing import Any, Mapping, Sequence
 
 import numpy as np
 import sympy
 
-from gradcli.symbolic import calculus as S
+from gradcli.symbolic.compile import compile_numeric
 
 RTOL = 1e-8  # numeric agreement of two formulas (relative, with a floor at the array's scale)
 
@@ -24,7 +25,7 @@ def find_counterexample(truth: Any, claimed: Any, syms: Sequence, points: Sequen
 
     Entries agree when |a - b| <= rtol·max(|a|, |b|) + 1e-12·max(1, largest |a|); a disagreement is
     confirmed at 30 significant digits before it counts, so float rounding never makes a counterexample."""
-    fn = S.compile_numeric([truth, claimed], syms)
+    fn = compile_numeric([truth, claimed], syms)
     checked = 0
     for point in points:
         values = [float(point[str(sym)]) for sym in syms]
@@ -88,3 +89,16 @@ def proved_equal(a: Any, b: Any, seconds: float) -> bool:
         return True
     return bool(bounded(seconds, simplifies, fallback=False, catch=(Exception,)))
 
+
+def random_points(names: Sequence[str], n: int = 8, seed: int = 0) -> list[dict[str, float]]:
+    """n reproducible sample points: the first half in [0.2, 2] (inside ln's and sqrt's domain), the rest
+    in ±[0.2, 2] with random signs."""
+    rng = random.Random(seed)
+    points = []
+    for k in range(n):
+        point = {}
+        for name in names:
+            v = rng.uniform(0.2, 2.0)
+            point[name] = v if k < (n + 1) // 2 or rng.random() < 0.5 else -v
+        points.append(point)
+    return points

@@ -357,15 +357,19 @@ class _Model:
 
         from gradcli.symbolic import calculus as S
 
-        syms = {n: S.symbol(n) for n in E.free_names(self.node)}
-        value = S.as_scalar(S.to_sympy(self.node, syms))
+        from gradcli.symbolic import compile as SN
+
+        from gradcli.symbolic import convert as SC
+
+        syms = {n: SC.symbol(n) for n in E.free_names(self.node)}
+        value = SC.as_scalar(SC.to_sympy(self.node, syms))
         if isinstance(value, sympy.MatrixBase):
             raise ShapeError(f"descent minimises a scalar function, but this one has shape {value.shape}",
                              where="expression")
         value = value.subs({syms[n]: _exact(v) for n, v in self.constants.items()})
         trained = [syms[n] for n in self.variables]
         grads = [S.partial(value, s) for s in trained]
-        fn = S.compile_numeric([value, *grads], trained)
+        fn = SN.compile_numeric([value, *grads], trained)
 
         def objective(w: "np.ndarray") -> tuple[float, "np.ndarray"]:
             out = fn(*w)
@@ -405,22 +409,24 @@ class _Model:
 
     def hessian_formula(self) -> list[list[str]] | None:
         from gradcli.symbolic import calculus as S
-
+        from gradcli.symbolic import printing as SP
         if self.hessian_exprs is None:
             return None
-        return [[S.to_text(S.simplified(h, 0.5)) for h in row] for row in self.hessian_exprs]
+        return [[SP.to_text(S.simplified(h, 0.5)) for h in row] for row in self.hessian_exprs]
 
     def hessian_at(self, w: "np.ndarray") -> tuple["np.ndarray", str]:
         """H at w: SymPy's entries compiled, or central differences of ∇L where they cannot be compiled
         or are not finite there (relu's DiracDelta)."""
         import numpy as np
 
-        from gradcli.symbolic import calculus as S
+
+        from gradcli.symbolic import compile as SN
+
 
         if self.hessian_exprs is not None:
             try:
                 flat = [h for row in self.hessian_exprs for h in row]
-                values = np.array(S.compile_numeric(flat, self.trained_syms)(*w), dtype=np.float64)
+                values = np.array(SN.compile_numeric(flat, self.trained_syms)(*w), dtype=np.float64)
                 if np.all(np.isfinite(values)):
                     n = len(self.variables)
                     return values.reshape(n, n), "symbolic"

@@ -242,11 +242,16 @@ def _derivative(node: E.Node, var: str, x: "np.ndarray") -> tuple["np.ndarray", 
 
     from gradcli.symbolic import calculus as S
 
-    sym = S.symbol(var)
-    d = S.simplified(S.partial(S.as_scalar(S.to_sympy(node, {var: sym})), sym), 1.0)
-    fn = S.compile_numeric([d], [sym])
+    from gradcli.symbolic import compile as SN
+
+    from gradcli.symbolic import convert as SC
+
+    from gradcli.symbolic import printing as SP
+    sym = SC.symbol(var)
+    d = S.simplified(S.partial(SC.as_scalar(SC.to_sympy(node, {var: sym})), sym), 1.0)
+    fn = SN.compile_numeric([d], [sym])
     values = np.array([fn(float(v))[0] for v in x], dtype=np.float64)
-    return values, S.to_text(d), S.latex(d)
+    return values, SP.to_text(d), SP.latex(d)
 
 
 # ------------------------------------------------------------------------------------------------- kinks

@@ -19,7 +19,7 @@ from gradcli.checks.claims.net_tensors import net_tensors
 from gradcli.checks.claims.outcome import Outcome
 from gradcli.errors import GradcliError
 from gradcli.io.spec import Claim
-from gradcli.symbolic import calculus as S
+from gradcli.symbolic import convert as SC
 from gradcli.symbolic.lambdify_forms import numpy_modules
 from gradcli.text import number
 
@@ -132,12 +132,12 @@ def _build_objective(ctx: ClaimContext, trained: list[str], variables: list[str]
     model = ctx.model
     net = model.net
     env, _, _ = model.env(variables)
-    loss = S.as_scalar(env["loss"] if net is not None else S.to_sympy(model.output, env))
+    loss = SC.as_scalar(env["loss"] if net is not None else SC.to_sympy(model.output, env))
     if isinstance(loss, sympy.MatrixBase):
         return None
-    param_syms = [s for n in trained for s in S.flat_symbols(env[n])]
+    param_syms = [s for n in trained for s in SC.flat_symbols(env[n])]
     grads = [_engine_kinks(sympy.diff(loss, s)) for s in param_syms]
-    all_syms = [s for n in variables for s in S.flat_symbols(env[n])]
+    all_syms = [s for n in variables for s in SC.flat_symbols(env[n])]
     safe = {s: sympy.Symbol(f"_a{k}", real=True) for k, s in enumerate(all_syms)}
     return sympy.lambdify([safe[s] for s in all_syms], [e.xreplace(safe) for e in (loss, *grads)],
                           modules=[_STEP_FORMS, *numpy_modules()], cse=True, dummify=False)

@@ -14,8 +14,7 @@ from gradcli.checks.claims.outcome import ShapeSlip, with_where
 from gradcli.errors import ShapeError, SpecError
 from gradcli.io.spec import Claim, ProblemFile, parse_claim_formula
 from gradcli.language.expr import Node, free_names
-from gradcli.symbolic import calculus as S
-
+from gradcli.symbolic import convert as SC
 SAMPLE_POINTS = 8  # random points every formula claim is checked at
 
 
@@ -59,7 +58,7 @@ class ClaimContext:
         node = self.parse(claim, claim.claim if text is None else text, field)
         self.names_known(claim, node, env, field)
         try:
-            return S.to_sympy(node, env)
+            return SC.to_sympy(node, env)
         except ShapeError as err:
             raise ShapeSlip(f"the claimed formula does not fit the shapes: {with_where(err)}") from None
 

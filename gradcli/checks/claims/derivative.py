@@ -17,9 +17,7 @@ from gradcli.checks.claims.outcome import Outcome
 from gradcli.errors import ShapeError
 from gradcli.io.spec import Claim
 from gradcli.language.expr import Node
-from gradcli.symbolic import calculus as S
-
-
+from gradcli.symbolic import convert as SC
 def check(ctx: ClaimContext, claim: Claim) -> Outcome:
     """The claimed derivative against SymPy's, at sample points and then symbolically."""
     s = claim.settings
@@ -58,15 +56,15 @@ def _derive(ctx: ClaimContext, claim: Claim, out_node: Node, wrt: str) -> tuple[
     env, _, _ = model.env(variables)
     if wrt in model.defs:
         fresh_env, fresh, original = model.env(variables, fresh=wrt)
-        out = S.to_sympy(out_node, fresh_env)
+        out = SC.to_sympy(out_node, fresh_env)
         d = _diff(out, fresh)
         return substitute(d, fresh, original), env, variables
-    return _diff(S.to_sympy(out_node, env), env[wrt]), env, variables
+    return _diff(SC.to_sympy(out_node, env), env[wrt]), env, variables
 
 
 def _diff(out: Any, var: Any) -> Any:
     """∂out/∂var: a scalar by a tensor has the tensor's shape; a tensor by a scalar keeps its own shape."""
-    out = S.as_scalar(out)
+    out = SC.as_scalar(out)
     if isinstance(var, sympy.MatrixBase):
         if isinstance(out, sympy.MatrixBase):
             raise ShapeError(f"the output has shape {tuple(out.shape)} and the variable shape {tuple(var.shape)}: "

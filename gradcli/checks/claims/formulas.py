@@ -16,6 +16,8 @@ from gradcli.errors import GradcliError
 from gradcli.io.spec import Claim
 from gradcli.language.expr import Node
 from gradcli.symbolic import calculus as S
+from gradcli.symbolic import convert as SC
+from gradcli.symbolic import printing as SP
 from gradcli.symbolic import equivalence
 from gradcli.text import number
 from gradcli.text import shape as shape_text
@@ -26,8 +28,8 @@ def compare_formulas(ctx: ClaimContext, claim: Claim, truth: Any, claimed: Any, 
     """truth vs claim: numeric at sample points first, then SymPy within the time bound.
 
     `right()` gives the right formula as shown to the user; it is only built for a wrong claim."""
-    truth, claimed = S.as_scalar(truth), S.as_scalar(claimed)
-    st, sc = S.shape_of(truth), S.shape_of(claimed)
+    truth, claimed = SC.as_scalar(truth), SC.as_scalar(claimed)
+    st, sc = SC.shape_of(truth), SC.shape_of(claimed)
     if st != sc:
         hint = ""
         if isinstance(claimed, sympy.MatrixBase) and tuple(reversed(sc)) == st:
@@ -64,7 +66,7 @@ def right_text(ctx: ClaimContext, truth: Any, kept: Any = None) -> str:
     simple = S.simplified(form, ctx.seconds)
     if _heads(simple) - _heads(form):
         simple = form
-    text = S.to_text(simple)
+    text = SP.to_text(simple)
     return text if len(text) <= 400 else text[:397] + "..."
 
 
@@ -76,26 +78,26 @@ def kept_derivative(ctx: ClaimContext, out_node: Node, wrt: str, variables: Sequ
     model = ctx.model
     if any(model.shape(v) != () for v in variables):
         return None
-    env: dict[str, Any] = {v: S.symbol(v) for v in variables}
+    env: dict[str, Any] = {v: SC.symbol(v) for v in variables}
     for name, value in model.constants.items():
         if np.ndim(value) != 0:
             return None
         env.setdefault(name, exact(value))
-    defs_sym = {name: S.symbol(name) for name in model.defs}
+    defs_sym = {name: SC.symbol(name) for name in model.defs}
     local = {**env, **defs_sym}
     defs: dict[str, Any] = {}
     for name in model.order:
         try:
-            value = S.as_scalar(S.to_sympy(model.defs[name].node, local))
+            value = SC.as_scalar(SC.to_sympy(model.defs[name].node, local))
         except GradcliError:
             return None
         if isinstance(value, sympy.MatrixBase):
             return None
         defs[name] = value
-    out = S.as_scalar(S.to_sympy(out_node, local))
+    out = SC.as_scalar(SC.to_sympy(out_node, local))
     if isinstance(out, sympy.MatrixBase):
         return None
-    target = S.symbol(wrt)
+    target = SC.symbol(wrt)
     depends = _dependents(defs, defs_sym, target)
     memo: dict[Any, Any] = {}
 

@@ -20,6 +20,8 @@ from gradcli.io.spec import Claim
 from gradcli.language import definitions as D
 from gradcli.language.expr import Node, free_names
 from gradcli.symbolic import calculus as S
+from gradcli.symbolic import convert as SC
+from gradcli.symbolic import printing as SP
 from gradcli.symbolic.equivalence import RTOL
 from gradcli.text import number
 from gradcli.text import shape as shape_text
@@ -62,8 +64,8 @@ def check(ctx: ClaimContext, claim: Claim) -> Outcome:
     env, jac, out = ctx.memo["jacobian"][key]
     env = dict(env)
     shape = tuple(int(n) for n in jac.shape)
-    out_shape = S.shape_of(S.as_scalar(out))
-    in_shape = S.shape_of(S.as_scalar(env[s.wrt]))
+    out_shape = SC.shape_of(SC.as_scalar(out))
+    in_shape = SC.shape_of(SC.as_scalar(env[s.wrt]))
     reason = J.shape_reason(s.of, out_shape, s.wrt, in_shape)
     parts: list[str] = []
     wrong: list[str] = []
@@ -96,7 +98,7 @@ def check(ctx: ClaimContext, claim: Claim) -> Outcome:
             parts.append(f"entry formula matches all {_size(shape)} entries at {len(points)} points")
         else:
             idx = tuple(bad["index"])
-            entry_truth = S.to_text(S.simplified(jac[idx], ctx.seconds / 4))
+            entry_truth = SP.to_text(S.simplified(jac[idx], ctx.seconds / 4))
             value = number(bad["right"])
             shown = entry_truth if entry_truth == value else f"{entry_truth} = {value}"
             wrong.append(f"the entry formula first fails at ({', '.join(f'{a}={v}' for a, v in zip(letters, idx))})"
@@ -106,14 +108,14 @@ def check(ctx: ClaimContext, claim: Claim) -> Outcome:
             counterexample = {**bad, "letters": letters}
     if claim_node is not None:
         try:
-            closed = S.as_scalar(S.to_sympy(claim_node, env))
+            closed = SC.as_scalar(SC.to_sympy(claim_node, env))
         except ShapeError as err:
             raise ShapeSlip(f"the claimed closed form does not fit the shapes: {with_where(err)}") from None
         array = _as_jacobian(closed, shape)
         if array is None:
-            wrong.append(f"the closed form has shape {shape_text(S.shape_of(closed))}, the Jacobian {tuple_text(shape)}: "
+            wrong.append(f"the closed form has shape {shape_text(SC.shape_of(closed))}, the Jacobian {tuple_text(shape)}: "
                          f"{reason}")
-            counterexample = counterexample or {"shape": list(shape), "claimed_shape": list(S.shape_of(closed))}
+            counterexample = counterexample or {"shape": list(shape), "claimed_shape": list(SC.shape_of(closed))}
         else:
             bad = J.first_mismatch(jac, array, syms, points, RTOL)
             if bad is None:
@@ -141,7 +143,7 @@ def _jacobian_of(ctx: ClaimContext, claim: Claim, of_node: Node, variables: Sequ
     env: dict[str, Any] = {}
     for n in variables:
         try:
-            env[n] = S.entry_symbols(n, shapes[n])
+            env[n] = SC.entry_symbols(n, shapes[n])
         except ShapeError as err:
             raise ctx.fail(claim, f"{err.message}", "jacobian") from None
     for n, v in model.constants.items():
@@ -156,7 +158,7 @@ def _jacobian_of(ctx: ClaimContext, claim: Claim, of_node: Node, variables: Sequ
             value = stand_in(name, value)
         env[name] = value
     try:
-        out = S.to_sympy(of_node, env)
+        out = SC.to_sympy(of_node, env)
     except GradcliError as err:
         raise ctx.fail(claim, f"of: {with_where(err)}", "of") from None
     jac = S.jacobian_entries(out, env[s.wrt])
@@ -180,7 +182,7 @@ def _index_formula(ctx: ClaimContext, jac, env, letters, syms, points, used_defs
     for name in used_defs:
         value = env.get(name)
         if isinstance(value, sympy.MatrixBase):
-            symbols = S.entry_symbols(name, value.shape)
+            symbols = SC.entry_symbols(name, value.shape)
             mapping.update({e: t for e, t in zip(value, symbols) if not e.is_Symbol})
             local[name] = symbols
             extra.extend(symbols)

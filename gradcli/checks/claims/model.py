@@ -14,9 +14,7 @@ from gradcli.errors import GradcliError, SpecError
 from gradcli.io.spec import NetSpec, ProblemFile
 from gradcli.language import definitions as D
 from gradcli.language.expr import Node, free_names
-from gradcli.symbolic import calculus as S
-
-
+from gradcli.symbolic import convert as SC
 @dataclass
 class Definition:
     node: Node
@@ -85,7 +83,7 @@ class Model:
         key = (tuple(variables), fresh, tuple(sorted((extra or {}).items(), key=lambda kv: kv[0])))
         if key in self._cache:
             return self._cache[key]
-        env: dict[str, Any] = {name: S.entry_symbols(name, self.shape(name)) for name in variables}
+        env: dict[str, Any] = {name: SC.entry_symbols(name, self.shape(name)) for name in variables}
         for name, value in self.constants.items():
             env.setdefault(name, exact(value))
         env.update(extra or {})
@@ -108,7 +106,7 @@ class Model:
             raise SpecError(f"{name} uses {', '.join(map(repr, missing))}, which has no value or shape here",
                             where=d.where)
         try:
-            return S.to_sympy(d.node, env)
+            return SC.to_sympy(d.node, env)
         except GradcliError as err:
             raise SpecError(with_where(err), where=d.where, detail=err.detail) from None
 
@@ -117,7 +115,7 @@ class Model:
         out = {}
         for name, value in values.items():
             arr = np.asarray(value, dtype=float)
-            syms = S.flat_symbols(S.entry_symbols(name, arr.shape)) if arr.ndim else [S.symbol(name)]
+            syms = SC.flat_symbols(SC.entry_symbols(name, arr.shape)) if arr.ndim else [SC.symbol(name)]
             for s, v in zip(syms, arr.reshape(-1)):
                 out[str(s)] = float(v)
         return out
@@ -135,8 +133,8 @@ def exact(value: np.ndarray) -> Any:
 
 def stand_in(name: str, value: Any) -> Any:
     """Fresh symbols standing for an intermediate: a scalar (also for 1x1) or entry symbols of its shape."""
-    value = S.as_scalar(value)
-    return S.entry_symbols(name, S.shape_of(value)) if isinstance(value, sympy.MatrixBase) else S.symbol(name)
+    value = SC.as_scalar(value)
+    return SC.entry_symbols(name, SC.shape_of(value)) if isinstance(value, sympy.MatrixBase) else SC.symbol(name)
 
 
 def symbols_of(*values: Any) -> list:
@@ -151,10 +149,10 @@ def symbols_of(*values: Any) -> list:
 def substitute(value: Any, fresh: Any, original: Any) -> Any:
     """Replace fresh symbols by the values they stand for (entry by entry for tensors)."""
     if isinstance(fresh, sympy.MatrixBase):
-        original = S.as_scalar(original)
+        original = SC.as_scalar(original)
         mapping = dict(zip(list(fresh), list(original) if isinstance(original, sympy.MatrixBase) else [original]))
     else:
-        mapping = {fresh: S.as_scalar(original)}
+        mapping = {fresh: SC.as_scalar(original)}
     if isinstance(value, sympy.MatrixBase):
         return value.applyfunc(lambda e: e.xreplace(mapping))
     return value.xreplace(mapping) if isinstance(value, sympy.Basic) else value

@@ -14,9 +14,7 @@ from gradcli.checks.claims.gradient import net_formula
 from gradcli.checks.claims.outcome import Outcome
 from gradcli.io.spec import Claim
 from gradcli.language.expr import free_names
-from gradcli.symbolic import calculus as S
-
-
+from gradcli.symbolic import convert as SC
 def check(ctx: ClaimContext, claim: Claim) -> Outcome:
     """The claimed one-step update θ − lr·∂f/∂θ (a net's against the engine)."""
     if ctx.model.net is not None:
@@ -29,18 +27,18 @@ def check(ctx: ClaimContext, claim: Claim) -> Outcome:
     truth, env, variables = true_derivative(ctx, claim, out_node, s.wrt)
     if s.wrt in model.defs:
         raise ctx.fail(claim, f"update: {s.wrt!r} is an intermediate; an update steps a variable", "wrt")
-    extra = {n: S.symbol(n) for n in lr_names if n not in env}
+    extra = {n: SC.symbol(n) for n in lr_names if n not in env}
     env = {**env, **extra}
-    lr = S.to_sympy(lr_node, env)
-    if isinstance(S.as_scalar(lr), sympy.MatrixBase):
+    lr = SC.to_sympy(lr_node, env)
+    if isinstance(SC.as_scalar(lr), sympy.MatrixBase):
         raise ctx.fail(claim, "lr: must be a scalar", "lr")
     param = env[s.wrt]
-    truth = _axpy(param, -S.as_scalar(lr), truth)
+    truth = _axpy(param, -SC.as_scalar(lr), truth)
     claimed = ctx.claim_value(claim, env)
 
     def right() -> str:
         kept = kept_derivative(ctx, out_node, s.wrt, variables)
-        return right_text(ctx, truth, None if kept is None else S.symbol(s.wrt) - S.as_scalar(lr) * kept)
+        return right_text(ctx, truth, None if kept is None else SC.symbol(s.wrt) - SC.as_scalar(lr) * kept)
 
     return compare_formulas(ctx, claim, truth, claimed, right, f"{s.wrt} after one step")
 

@@ -21,7 +21,8 @@ from gradcli.checks.claims.outcome import Outcome
 from gradcli.errors import SpecError
 from gradcli.io.spec import Claim
 from gradcli.language.expr import Node, free_names
-from gradcli.symbolic import calculus as S
+from gradcli.symbolic import compile as SN
+from gradcli.symbolic import convert as SC
 from gradcli.text import number
 from gradcli.text import shape as shape_text
 
@@ -57,15 +58,15 @@ def _function_value(ctx: ClaimContext, claim: Claim) -> tuple[np.ndarray, str]:
         truth, _, _ = true_derivative(ctx, claim, out_node, s.wrt)
     else:
         env, _, _ = model.env(variables)
-        truth = S.to_sympy(out_node, env)
-    truth = S.as_scalar(truth)
+        truth = SC.to_sympy(out_node, env)
+    truth = SC.as_scalar(truth)
     syms = symbols_of(truth)
     point = model.flat_point({k: v for k, v in s.at.items()})
     missing = sorted({str(sym).split("[")[0] for sym in syms if str(sym) not in point})
     if missing:
         raise ctx.fail(claim, f"at: needs a value for {', '.join(missing)} (the value depends on "
                               f"{'them' if len(missing) > 1 else 'it'})", "at")
-    value = S.compile_numeric([truth], syms)(*[point[str(sym)] for sym in syms])[0]
+    value = SN.compile_numeric([truth], syms)(*[point[str(sym)] for sym in syms])[0]
     of = s.of if s.of is not None else "f"
     label = f"∂{of}/∂{s.wrt}" if s.wrt is not None else of
     return np.asarray(value, dtype=float), label

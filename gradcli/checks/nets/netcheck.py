@@ -309,13 +309,15 @@ def entry_symbol_name(name: str, shape: tuple[int, ...], flat: int) -> str:
     return f"{name}[{i}]" if shape[1] == 1 else f"{name}[{i},{j}]"
 
 
-def _number_at(S, derivative, at: dict, syms: list, point: list) -> float:
+def _number_at(derivative, at: dict, syms: list, point: list) -> float:
     """The derivative's value at the point: SymPy substitutes the numbers (xreplace evaluates numerically);
     what stays unevaluated goes through compile_numeric (lambdify)."""
+    from gradcli.symbolic import compile as SN
+
     try:
         return float(derivative.xreplace(at))
     except (TypeError, ValueError):
-        return float(S.compile_numeric([derivative], syms)(*point)[0])
+        return float(SN.compile_numeric([derivative], syms)(*point)[0])
 
 
 def _symbolic_values(spec, chosen: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
@@ -324,12 +326,14 @@ def _symbolic_values(spec, chosen: Mapping[str, np.ndarray]) -> dict[str, np.nda
 
     from gradcli.symbolic import calculus as S
 
+
+    from gradcli.symbolic import convert as SC
     syms, point, matrices = [], [], {}
     for name, idx in chosen.items():
         value = np.asarray(_value(spec, name), dtype=np.float64)
         entries = [sympy.Float(float(v)) for v in value.reshape(-1)]
         for k in idx:
-            s = S.symbol(entry_symbol_name(name, value.shape, int(k)))
+            s = SC.symbol(entry_symbol_name(name, value.shape, int(k)))
             entries[int(k)] = s
             syms.append(s)
             point.append(float(value.reshape(-1)[int(k)]))
@@ -343,14 +347,14 @@ def _symbolic_values(spec, chosen: Mapping[str, np.ndarray]) -> dict[str, np.nda
         env: dict[str, Any] = {k: v for k, v in env_values.items() if k not in matrices}
         env.update(matrices)
         for d in spec.forward:
-            env[d.name] = S.to_sympy(d.node, env)
-        loss = S.as_scalar(S.to_sympy(spec.loss.node, env))
+            env[d.name] = SC.to_sympy(d.node, env)
+        loss = SC.as_scalar(SC.to_sympy(spec.loss.node, env))
         if isinstance(loss, sympy.MatrixBase):
             raise _loss_shape_error(spec, tuple(loss.shape))
         total = total + loss
     at = {s: sympy.Float(v) for s, v in zip(syms, point)}
     weight = reduce_weight(spec)  # applied to the numbers: a Rational factor would be distributed over the sum
-    numbers = [weight * _number_at(S, S.partial(total, s), at, syms, point) for s in syms]
+    numbers = [weight * _number_at(S.partial(total, s), at, syms, point) for s in syms]
     out, start = {}, 0
     for name, idx in chosen.items():
         out[name] = np.asarray(numbers[start:start + idx.size], dtype=np.float64)
