@@ -716,7 +716,7 @@ def test_at_may_not_change_a_constant(tmp_path):
 
 def test_every_claim_kind_of_the_schema_has_one_registered_check():
     from gradcli.checks.claims.kinds import CHECKS
-    from gradcli.io.spec import CLAIM_KINDS
+    from gradcli.io.models import CLAIM_KINDS
 
     assert sorted(CHECKS) == sorted(CLAIM_KINDS)
     assert all(callable(check) for check in CHECKS.values())

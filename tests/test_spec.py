@@ -9,6 +9,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from gradcli.io import spec as S
+
+from gradcli.io import models
 from gradcli.errors import GradcliError, SpecError
 from gradcli.language.expr import parse, to_text
 from gradcli.io.yaml_source import MAX_NODES, load_text as load_yaml
@@ -72,7 +74,7 @@ def test_spec4_example_loads_with_column_vectors_and_lines(tmp_path):
     path = tmp_path / "net.yaml"
     path.write_text(SPEC4)
     net = S.load(path)
-    assert isinstance(net, S.NetSpec)
+    assert isinstance(net, models.NetSpec)
     assert net.name == "one hidden layer (sheet 003, 3.1)"
     assert net.inputs["x"].shape == (2, 1) and net.inputs["x"][:, 0].tolist() == [0.5, -1.2]
     assert net.inputs["y"].shape == () and float(net.inputs["y"]) == 0.7
@@ -94,7 +96,7 @@ def test_spec5_example_loads(tmp_path):
     path = tmp_path / "warmup.yaml"
     path.write_text(PROBLEM5)
     problem = S.load(path)
-    assert isinstance(problem, S.ProblemFile)
+    assert isinstance(problem, models.ProblemFile)
     assert problem.title == "Neural network chain rule warm-up"
     assert problem.source == "003_59d5c864867106a9.txt, problem 2"
     assert problem.function.text == "c*(a-b)^2" and problem.function.line == 3
@@ -703,7 +705,7 @@ def test_function_behaviour_training_names():
             claim: converges
         """, "p.yaml")
     train = problem.claims[0].settings.train
-    assert isinstance(train, S.TrainSpec) and train.lr == 0.19 and train.steps == 500
+    assert isinstance(train, models.TrainSpec) and train.lr == 0.19 and train.steps == 500
     assert {k: float(v) for k, v in train.params.items()} == {"w1": 1.0, "w2": -1.0}
     assert {k: float(v) for k, v in train.constants.items()} == {"a": 10.0, "b": 1.0}
     err = error_of("""\
@@ -765,9 +767,9 @@ def test_inline_net_errors_carry_the_net_prefix():
 def test_load_decides_by_claims(tmp_path):
     (tmp_path / "n.yaml").write_text(SPEC4)
     (tmp_path / "p.yaml").write_text(PROBLEM5)
-    assert isinstance(S.load(tmp_path / "n.yaml"), S.NetSpec)
-    assert isinstance(S.load(tmp_path / "p.yaml"), S.ProblemFile)
-    assert isinstance(S.load_net(tmp_path / "n.yaml"), S.NetSpec)
+    assert isinstance(S.load(tmp_path / "n.yaml"), models.NetSpec)
+    assert isinstance(S.load(tmp_path / "p.yaml"), models.ProblemFile)
+    assert isinstance(S.load_net(tmp_path / "n.yaml"), models.NetSpec)
     with pytest.raises(SpecError, match="problem file"):
         S.load_net(tmp_path / "p.yaml")
     with pytest.raises(SpecError, match="network spec"):

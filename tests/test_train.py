@@ -13,6 +13,8 @@ from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from gradcli.io import spec as S
+
+from gradcli.io import models
 from gradcli.training import train as T
 from gradcli.cli import app
 from gradcli.errors import GradcliError, ShapeError, SpecError
@@ -39,11 +41,11 @@ train: {lr: 0.2, steps: 100}
 """
 
 
-def net(text: str, file: str = "net.yaml") -> S.NetSpec:
+def net(text: str, file: str = "net.yaml") -> models.NetSpec:
     return S.load_text(textwrap.dedent(text), file)
 
 
-def example(name: str) -> S.NetSpec:
+def example(name: str) -> models.NetSpec:
     return S.load_net(EXAMPLES / name)
 
 
@@ -176,7 +178,7 @@ def test_a_spec_without_train_needs_lr_and_steps():
 
 @pytest.mark.parametrize("lr, steps, where", [(0.0, 3, "--lr"), (-1.0, 3, "--lr"), (math.inf, 3, "--lr"),
                                                (math.nan, 3, "--lr"), (0.1, 0, "--steps"),
-                                               (0.1, S.MAX_STEPS + 1, "--steps")])
+                                               (0.1, models.MAX_STEPS + 1, "--steps")])
 def test_bad_overrides_are_errors(lr, steps, where):
     with pytest.raises(GradcliError) as info:
         T.train(net(CONVEX), lr=lr, steps=steps)

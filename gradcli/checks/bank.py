@@ -252,11 +252,12 @@ def _check_file(path: str, options: dict, seed: int) -> tuple:
 
 def check_file(path: str, options: dict | None = None, seed: int = 0) -> Any:
     """One file: a ProblemResult for a problem file, a NetFileResult for a network spec."""
-    from gradcli.io import spec
     from gradcli.checks.claims.problems import check_problem
+    from gradcli.io import spec
+    from gradcli.io.models import ProblemFile
 
     loaded = spec.load(path)
-    if isinstance(loaded, spec.ProblemFile):
+    if isinstance(loaded, ProblemFile):
         return check_problem(loaded, seed=seed)
     start = time.perf_counter()
     from gradcli.checks.nets.netcheck import check_net

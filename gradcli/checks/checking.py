@@ -19,9 +19,10 @@ def check_path(path: Path, options: CheckOptions):
         raise GradcliError(f"no such file or directory: {path}", where=str(path))
     if path.is_file():
         from gradcli.io import spec
+        from gradcli.io.models import NetSpec
 
         loaded = spec.load(path)
-        if isinstance(loaded, spec.NetSpec):
+        if isinstance(loaded, NetSpec):
             from gradcli.checks.nets.netcheck import check_net
 
             return check_net(loaded, options)

@@ -249,7 +249,7 @@ def descent(expression: str, start: str | Mapping[str, float], at: str | Mapping
     held fixed, step `lr`, at most `steps` updates, stopping at ‖∇L‖ ≤ `tol`; with the Hessian analysis."""
     import numpy as np
 
-    from gradcli.io.spec import MAX_STEPS
+    from gradcli.io.models import MAX_STEPS
 
     node = E.parse(expression)
     names = E.free_names(node)

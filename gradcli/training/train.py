@@ -35,7 +35,7 @@ from gradcli.errors import DomainError, GradcliError, OverflowValueError, ShapeE
 if TYPE_CHECKING:
     import numpy as np
 
-    from gradcli.io.spec import Definition, NetSpec
+    from gradcli.io.models import Definition, NetSpec
 
 DIVERGENCE_FACTOR = 1e12  # |L| past this many times max(|L(θ_0)|, 1) counts as diverged
 CONVERGENCE_TOL = 1e-6  # SPEC §5: the last step moves θ by ≤ tol · max(1, ‖θ‖)
@@ -361,7 +361,7 @@ def _settings(spec: "NetSpec", lr: float | None, steps: int | None) -> tuple[flo
 
 
 def _checked(lr: Any, steps: Any, where: str | None) -> tuple[float, int]:
-    from gradcli.io.spec import MAX_STEPS
+    from gradcli.io.models import MAX_STEPS
 
     if isinstance(lr, bool) or not isinstance(lr, (int, float)) or not math.isfinite(lr) or lr <= 0:
         raise GradcliError(f"the learning rate must be a positive finite number, got {lr!r}", where=where or "--lr")

@@ -18,7 +18,7 @@ from gradcli.checks.claims.formatting import matrix_text
 from gradcli.checks.claims.net_tensors import net_tensors
 from gradcli.checks.claims.outcome import Outcome
 from gradcli.errors import GradcliError
-from gradcli.io.spec import Claim
+from gradcli.io.models import Claim
 from gradcli.symbolic import convert as SC
 from gradcli.symbolic.lambdify_forms import numpy_modules
 from gradcli.text import number

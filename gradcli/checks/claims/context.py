@@ -12,7 +12,8 @@ from typing import Any, Mapping, Sequence
 from gradcli.checks.claims.model import Model
 from gradcli.checks.claims.outcome import ShapeSlip, with_where
 from gradcli.errors import ShapeError, SpecError
-from gradcli.io.spec import Claim, ProblemFile, parse_claim_formula
+from gradcli.io.models import Claim, ProblemFile
+from gradcli.io.spec import parse_claim_formula
 from gradcli.language.expr import Node, free_names
 from gradcli.symbolic import convert as SC
 SAMPLE_POINTS = 8  # random points every formula claim is checked at

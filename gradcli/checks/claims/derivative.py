@@ -15,7 +15,7 @@ from gradcli.checks.claims.formulas import compare_formulas, kept_derivative, ri
 from gradcli.checks.claims.model import substitute
 from gradcli.checks.claims.outcome import Outcome
 from gradcli.errors import ShapeError
-from gradcli.io.spec import Claim
+from gradcli.io.models import Claim
 from gradcli.language.expr import Node
 from gradcli.symbolic import convert as SC
 def check(ctx: ClaimContext, claim: Claim) -> Outcome:

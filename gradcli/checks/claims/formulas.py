@@ -13,7 +13,7 @@ from gradcli.checks.claims.formatting import point_text
 from gradcli.checks.claims.model import exact, symbols_of
 from gradcli.checks.claims.outcome import Outcome
 from gradcli.errors import GradcliError
-from gradcli.io.spec import Claim
+from gradcli.io.models import Claim
 from gradcli.language.expr import Node
 from gradcli.symbolic import calculus as S
 from gradcli.symbolic import convert as SC

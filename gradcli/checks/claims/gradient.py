@@ -14,7 +14,7 @@ from gradcli.checks.claims.formatting import matrix_text, point_text
 from gradcli.checks.claims.net_tensors import net_tensors
 from gradcli.checks.claims.outcome import Outcome, ShapeSlip, with_where
 from gradcli.errors import GradcliError, ShapeError
-from gradcli.io.spec import Claim, NetSpec
+from gradcli.io.models import Claim, NetSpec
 from gradcli.language.expr import Node, free_names
 from gradcli.symbolic.equivalence import RTOL
 from gradcli.text import number

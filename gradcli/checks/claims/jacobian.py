@@ -16,7 +16,7 @@ from gradcli.checks.claims.formatting import point_text, tuple_text
 from gradcli.checks.claims.model import exact, stand_in, substitute, symbols_of
 from gradcli.checks.claims.outcome import Outcome, ShapeSlip, with_where
 from gradcli.errors import GradcliError, ShapeError
-from gradcli.io.spec import Claim
+from gradcli.io.models import Claim
 from gradcli.language import definitions as D
 from gradcli.language.expr import Node, free_names
 from gradcli.symbolic import calculus as S

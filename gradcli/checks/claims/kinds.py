@@ -1,4 +1,4 @@
-"""The claim kinds, one table: kind (the YAML key, gradcli.io.spec.CLAIM_KINDS) -> its check function.
+"""The claim kinds, one table: kind (the YAML key, gradcli.io.models.CLAIM_KINDS) -> its check function.
 
 A check takes the problem's ClaimContext and one Claim and returns an Outcome; it raises SpecError for a
 claim that cannot be used and ShapeSlip for a formula whose shapes do not fit. A new kind is a schema model
@@ -12,7 +12,7 @@ from typing import Callable
 from gradcli.checks.claims import behaviour, derivative, gradient, jacobian, update, value
 from gradcli.checks.claims.context import ClaimContext
 from gradcli.checks.claims.outcome import Outcome
-from gradcli.io.spec import Claim
+from gradcli.io.models import Claim
 
 ClaimCheck = Callable[[ClaimContext, Claim], Outcome]
 

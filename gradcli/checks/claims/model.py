@@ -11,7 +11,7 @@ import sympy
 
 from gradcli.checks.claims.outcome import with_where
 from gradcli.errors import GradcliError, SpecError
-from gradcli.io.spec import NetSpec, ProblemFile
+from gradcli.io.models import NetSpec, ProblemFile
 from gradcli.language import definitions as D
 from gradcli.language.expr import Node, free_names
 from gradcli.symbolic import convert as SC

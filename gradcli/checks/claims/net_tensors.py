@@ -7,7 +7,7 @@ from typing import Any, Mapping
 
 from gradcli.checks.claims.outcome import with_where
 from gradcli.errors import GradcliError, SpecError
-from gradcli.io.spec import NetSpec
+from gradcli.io.models import NetSpec
 from gradcli.language.expr import Node
 
 

@@ -41,7 +41,8 @@ from gradcli.checks.claims.kinds import CHECKS
 from gradcli.checks.claims.outcome import Outcome, ShapeSlip, with_where
 from gradcli.checks.claims.results import ClaimResult, ProblemResult
 from gradcli.errors import GradcliError, SpecError
-from gradcli.io.spec import Claim, ProblemFile, load_problem
+from gradcli.io.models import Claim, ProblemFile
+from gradcli.io.spec import load_problem
 
 SYMBOLIC_SECONDS = 1.0  # time bound of SymPy's simplification of one difference
 

@@ -12,7 +12,7 @@ from gradcli.checks.claims.derivative import true_derivative
 from gradcli.checks.claims.formulas import compare_formulas, kept_derivative, right_text
 from gradcli.checks.claims.gradient import net_formula
 from gradcli.checks.claims.outcome import Outcome
-from gradcli.io.spec import Claim
+from gradcli.io.models import Claim
 from gradcli.language.expr import free_names
 from gradcli.symbolic import convert as SC
 def check(ctx: ClaimContext, claim: Claim) -> Outcome:

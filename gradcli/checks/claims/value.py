@@ -19,7 +19,7 @@ from gradcli.checks.claims.model import symbols_of
 from gradcli.checks.claims.net_tensors import engine_eval, net_tensors
 from gradcli.checks.claims.outcome import Outcome
 from gradcli.errors import SpecError
-from gradcli.io.spec import Claim
+from gradcli.io.models import Claim
 from gradcli.language.expr import Node, free_names
 from gradcli.symbolic import compile as SN
 from gradcli.symbolic import convert as SC
