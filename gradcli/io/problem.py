@@ -16,6 +16,7 @@ from gradcli.io.yaml_source import Path, YamlDoc, format_path
 if TYPE_CHECKING:
     import numpy as np
 
+from gradcli.language.definitions import find_cycle
 from gradcli.io.models import BEHAVIOURS, CLAIM_KINDS, Claim, Definition, EXPECTS, MAX_CLAIM_AXES, ProblemFile, TrainSpec
 from gradcli.io.names import check_name, did_you_mean, kind_of, names_in, shown_value
 from gradcli.io.net import build_net
@@ -94,37 +95,11 @@ def _where_definitions(doc: YamlDoc, where: Any) -> dict[str, Definition]:
         check_name(doc, ("where", name), name)
         defs[name] = _free_definition(doc, ("where", name), name, text)
     uses = {name: [n for n in names_in(d.node) if n in defs] for name, d in defs.items()}
-    cycle = _find_cycle(uses)
+    cycle = find_cycle(uses)
     if cycle:
         shown = " -> ".join([*cycle, cycle[0]])
         raise doc.error(("where", cycle[0]), f"the where: definitions form a cycle: {shown}")
     return defs
-
-
-def _find_cycle(uses: dict[str, list[str]]) -> list[str] | None:
-    """A cycle in the name -> used-names graph (iterative DFS), or None."""
-    state: dict[str, int] = {}
-    for start in uses:
-        if state.get(start):
-            continue
-        stack = [(start, iter(uses[start]))]
-        trail = [start]
-        state[start] = 1
-        while stack:
-            node, it = stack[-1]
-            nxt = next(it, None)
-            if nxt is None:
-                state[node] = 2
-                stack.pop()
-                trail.pop()
-                continue
-            if state.get(nxt) == 1:
-                return trail[trail.index(nxt):]
-            if not state.get(nxt):
-                state[nxt] = 1
-                stack.append((nxt, iter(uses[nxt])))
-                trail.append(nxt)
-    return None
 
 
 _CLAIM_KEYS = ("id", *CLAIM_KINDS, "claim", "claim_shape", "claim_entry", "expect", "tol", "note")

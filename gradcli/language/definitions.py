@@ -50,31 +50,53 @@ def order(defs: Mapping[str, Node], where: str = "--where") -> list[str]:
     A cycle raises DefinitionError naming it, e.g. 'a -> b -> a'.
     """
     deps = {name: [n for n in free_names(node) if n in defs] for name, node in defs.items()}
-    state: dict[str, int] = {}  # 1 = on the stack, 2 = done
+    cycle = find_cycle(deps)
+    if cycle:
+        raise DefinitionError(f"the definitions form a cycle: {' -> '.join([*cycle, cycle[0]])}", where=where)
+    done: set[str] = set()
     out: list[str] = []
-    for root in defs:
-        if state.get(root) == 2:
+    for root in deps:
+        if root in done:
             continue
-        stack: list[tuple[str, int]] = [(root, 0)]
-        path: list[str] = []
+        done.add(root)
+        stack = [(root, iter(deps[root]))]
         while stack:
-            name, i = stack.pop()
-            if i == 0:
-                state[name] = 1
-                path.append(name)
-            if i < len(deps[name]):
-                stack.append((name, i + 1))
-                nxt = deps[name][i]
-                if state.get(nxt) == 1:
-                    cycle = path[path.index(nxt):] + [nxt]
-                    raise DefinitionError(f"the definitions form a cycle: {' -> '.join(cycle)}", where=where)
-                if state.get(nxt) is None:
-                    stack.append((nxt, 0))
-            else:
-                state[name] = 2
-                path.pop()
+            name, pending = stack[-1]
+            nxt = next(pending, None)
+            if nxt is None:
+                stack.pop()
                 out.append(name)
+            elif nxt not in done:
+                done.add(nxt)
+                stack.append((nxt, iter(deps[nxt])))
     return out
+
+
+def find_cycle(uses: Mapping[str, list[str]]) -> list[str] | None:
+    """A cycle [a, b, ...] of the graph name -> the names it uses (iterative depth-first search, names and
+    their uses in the order given), or None: a -> b -> a gives [a, b]."""
+    state: dict[str, int] = {}  # 1 = on the current path, 2 = done
+    for start in uses:
+        if state.get(start):
+            continue
+        stack = [(start, iter(uses[start]))]
+        trail = [start]
+        state[start] = 1
+        while stack:
+            node, pending = stack[-1]
+            nxt = next(pending, None)
+            if nxt is None:
+                state[node] = 2
+                stack.pop()
+                trail.pop()
+                continue
+            if state.get(nxt) == 1:
+                return trail[trail.index(nxt):]
+            if not state.get(nxt):
+                state[nxt] = 1
+                stack.append((nxt, iter(uses[nxt])))
+                trail.append(nxt)
+    return None
 
 
 def inputs(output: Node, defs: Mapping[str, Node]) -> list[str]:
