@@ -129,6 +129,9 @@ def torch_gradcheck(spec, max_entries: int):
 
 def bench(sizes: list[int], gflops: float, gradcheck_entries: int) -> list[tuple[str, str]]:
     from gradcli.checks.nets import netcheck as N
+    from gradcli.checks.nets import backprop as NB
+    from gradcli.checks.nets import numeric_column as NN
+    from gradcli.checks.nets import symbolic_column as NS
     from gradcli.io import spec as S
     from gradcli.checks.checking import CheckOptions
     from gradcli.checks.nets.cost import count_cost
@@ -138,9 +141,9 @@ def bench(sizes: list[int], gflops: float, gradcheck_entries: int) -> list[tuple
     fwd_macs = count_cost(spec).forward
     ideal = 2 * P * 2 * fwd_macs / (gflops * 1e9)
 
-    sym, t_sym, m_sym = measured(N.symbolic_column, spec, memory=P <= 20_000)
-    bp, t_bp, m_bp = measured(N.backprop_column, spec)
-    num, t_num, m_num = measured(N.numeric_column, spec)
+    sym, t_sym, m_sym = measured(NS.symbolic_column, spec, memory=P <= 20_000)
+    bp, t_bp, m_bp = measured(NB.backprop_column, spec)
+    num, t_num, m_num = measured(NN.numeric_column, spec)
     res, t_all, m_all = measured(N.check_net, spec, CheckOptions(equations=True, cost=True), memory=P <= 20_000)
     run = numpy_forward_backward(spec)
     run()

@@ -9,6 +9,12 @@ import pytest
 from typer.testing import CliRunner
 
 from gradcli.checks.nets import netcheck as N
+
+from gradcli.checks.nets import backprop as NB
+
+from gradcli.numerics import perturbed as NP
+
+from gradcli.checks.nets import symbolic_column as NS
 from gradcli.io import spec as S
 from gradcli.checks.options import CheckOptions
 from gradcli.errors import GradcliError, SpecError
@@ -102,7 +108,7 @@ def test_batch_with_softmax_cross_entropy_and_sum_reduce():
     # the sum over examples equals the per-example losses added up
     head = BATCH.split("data:")[0]
     rows = (("[0.1, 0.2, 0.3]", "[1, 0]"), ("[1, 0, -1]", "[0, 1]"), ("[0.3, -0.3, 0.2]", "[0.5, 0.5]"))
-    one = [N.backprop_column(net(f"{head}data:\n  x: [{x}]\n  y: [{y}]\n")).value for x, y in rows]
+    one = [NB.backprop_column(net(f"{head}data:\n  x: [{x}]\n  y: [{y}]\n")).value for x, y in rows]
     assert r.value == pytest.approx(sum(one), rel=1e-12)
     mean = N.check_net(net(BATCH.replace("reduce: sum", "reduce: mean")), options())
     assert mean.value == pytest.approx(sum(one) / 3, rel=1e-12)
@@ -113,7 +119,7 @@ def test_batch_with_softmax_cross_entropy_and_sum_reduce():
 def test_a_wrong_column_is_caught_and_named(monkeypatch, column):
     s = net(SHEET_002)
     if column == "backprop":
-        real = N.backprop_column
+        real = NB.backprop_column
 
         def wrong(spec):
             out = real(spec)
@@ -123,9 +129,9 @@ def test_a_wrong_column_is_caught_and_named(monkeypatch, column):
 
         monkeypatch.setattr(N, "backprop_column", wrong)
     else:
-        real = N.symbolic_column
+        real = NS.symbolic_column
 
-        def wrong(spec, seed=0, seconds=N.SYMBOLIC_SECONDS):
+        def wrong(spec, seed=0, seconds=NS.SYMBOLIC_SECONDS):
             out = real(spec, seed=seed, seconds=seconds)
             out.values["W2"] = out.values["W2"].copy()
             out.values["W2"][1, 2] += 0.25
@@ -151,7 +157,7 @@ def test_relu_at_zero_is_a_kink_not_a_disagreement():
 def test_fast_mode_agrees_and_finds_a_planted_wrong_entry(monkeypatch):
     r = N.check_net(net(SHEET_003), options(fast=True))
     assert r.verdict == "agree" and all(p.numeric_method == "directional" for p in r.gradients.values())
-    real = N.backprop_column
+    real = NB.backprop_column
 
     def wrong(spec):
         out = real(spec)
@@ -176,14 +182,14 @@ def test_numeric_column_matches_backprop_on_a_sampled_bigger_net():
     r = N.check_net(net(text), options(symbolic_seconds=600))  # the default 30 s bound is for users, not a
     assert r.verdict == "agree"                                 # loaded CI machine: coverage is the point here
     assert r.gradients["W1"].symbolic_coverage.path == "sampled"
-    assert r.gradients["W1"].symbolic_coverage.entries == N.SYMBOLIC_SAMPLE
-    assert np.isnan(r.gradients["W1"].symbolic).sum() == 600 - N.SYMBOLIC_SAMPLE
+    assert r.gradients["W1"].symbolic_coverage.entries == NS.SYMBOLIC_SAMPLE
+    assert np.isnan(r.gradients["W1"].symbolic).sum() == 600 - NS.SYMBOLIC_SAMPLE
 
 
 def test_net_forward_one_entry_copies_equal_dense_copies():
     s = net(SHEET_003)
     for name in s.wrt:
-        f = N.NetForward(s, name)
+        f = NP.NetForward(s, name)
         x = f.point.reshape(-1)
         T = np.broadcast_to(x, (x.size, x.size)).copy()
         T[np.arange(x.size), np.arange(x.size)] += 0.125
@@ -245,7 +251,7 @@ def test_cli_exit_codes(files, monkeypatch):
     assert res.exit_code == 2
     res = runner.invoke(app, ["check", str(good), "--show", "W2", "--cost"])
     assert res.exit_code == 0 and "∂L/∂W2" in res.stdout and "multiply-adds" in res.stdout
-    real = N.backprop_column
+    real = NB.backprop_column
 
     def wrong(spec):
         out = real(spec)
@@ -261,10 +267,10 @@ def test_a_loss_too_big_for_sympy_is_skipped_at_once_and_the_other_columns_judge
     def no_sympy_build(*args, **kwargs):
         raise AssertionError("the SymPy build should not be attempted")
 
-    monkeypatch.setattr(N, "SYMBOLIC_MAX_WORK", 10)
-    monkeypatch.setattr(N, "_symbolic_values", no_sympy_build)
+    monkeypatch.setattr(NS, "SYMBOLIC_MAX_WORK", 10)
+    monkeypatch.setattr(NS, "_symbolic_values", no_sympy_build)
     spec = S.load("examples/sheet002_two_layer_sigmoid.yaml")
-    column = N.symbolic_column(spec)
+    column = NS.symbolic_column(spec)
     for cov in column.coverage.values():
         assert cov.path == "skipped" and "too slow to build symbolically" in cov.reason
     r = N.check_net(spec, CheckOptions())

@@ -8,17 +8,15 @@ from __future__ import annotations
 import difflib
 from typing import TYPE_CHECKING, Any
 
-
-from gradcli.language import functions as F
 from gradcli.errors import ParseError, SpecError
-from gradcli.language.expr import Name, Node, walk
 from gradcli.io.yaml_source import Path, YamlDoc
+from gradcli.language import functions as F
+from gradcli.language.expr import Name, Node, walk
 
 if TYPE_CHECKING:
     pass
 
 from gradcli.io.models import IDENTIFIER
-
 
 # -------------------------------------------------------------------------------------------- helpers
 

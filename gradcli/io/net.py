@@ -8,19 +8,31 @@ from __future__ import annotations
 from pathlib import Path as FsPath
 from typing import TYPE_CHECKING, Any
 
-
 from gradcli.errors import ParseError, SpecError
-from gradcli.language.expr import parse
 from gradcli.io.yaml_source import Path, YamlDoc, format_path
+from gradcli.language.expr import parse
 
 if TYPE_CHECKING:
     import numpy as np
 
-from gradcli.io.models import Batch, Definition, DenseLayer, LOSS_KEYWORDS, NetSpec, TrainSpec
-from gradcli.io.names import check_known, check_name, did_you_mean, kind_of, shape_words, shown_value
+from gradcli.io.models import (
+    LOSS_KEYWORDS,
+    Batch,
+    Definition,
+    DenseLayer,
+    NetSpec,
+    TrainSpec,
+)
+from gradcli.io.names import (
+    check_known,
+    check_name,
+    did_you_mean,
+    kind_of,
+    shape_words,
+    shown_value,
+)
 from gradcli.io.schemas import DataKeys, DenseKeys, NetKeys, NetTrainKeys, validated
 from gradcli.io.values import init_array, literal_array, value_array
-
 
 # ---------------------------------------------------------------------------------------- networks
 

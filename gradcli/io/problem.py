@@ -8,21 +8,36 @@ from __future__ import annotations
 from pathlib import Path as FsPath
 from typing import TYPE_CHECKING, Any
 
-
 from gradcli.errors import ParseError, SpecError
-from gradcli.language.expr import parse
 from gradcli.io.yaml_source import Path, YamlDoc, format_path
+from gradcli.language.expr import parse
 
 if TYPE_CHECKING:
     import numpy as np
 
-from gradcli.language.definitions import find_cycle
-from gradcli.io.models import BEHAVIOURS, CLAIM_KINDS, Claim, Definition, EXPECTS, MAX_CLAIM_AXES, ProblemFile, TrainSpec
+from gradcli.io.models import (
+    BEHAVIOURS,
+    CLAIM_KINDS,
+    EXPECTS,
+    MAX_CLAIM_AXES,
+    Claim,
+    Definition,
+    ProblemFile,
+    TrainSpec,
+)
 from gradcli.io.names import check_name, did_you_mean, kind_of, names_in, shown_value
 from gradcli.io.net import build_net
-from gradcli.io.schemas import FunctionTrain, Positive, SETTINGS_MODELS, ProblemKeys, Strict, validated, as_number
-from gradcli.io.values import size_of, declared_shape, literal_array, value_array
-
+from gradcli.io.schemas import (
+    SETTINGS_MODELS,
+    FunctionTrain,
+    Positive,
+    ProblemKeys,
+    Strict,
+    as_number,
+    validated,
+)
+from gradcli.io.values import declared_shape, literal_array, size_of, value_array
+from gradcli.language.definitions import find_cycle
 
 # ------------------------------------------------------------------------------------ problem files
 

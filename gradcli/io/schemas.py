@@ -9,16 +9,22 @@ import math
 import re
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+)
 
 from gradcli.io.yaml_source import Path, YamlDoc
 
 if TYPE_CHECKING:
     pass
 
-from gradcli.io.models import ClaimSettings, MAX_STEPS, IDENTIFIER
+from gradcli.io.models import IDENTIFIER, MAX_STEPS, ClaimSettings
 from gradcli.io.names import did_you_mean, shown_value
-
 
 # ---------------------------------------------------------------------------- pydantic field types
 

@@ -26,10 +26,10 @@ import os
 from pathlib import Path as FsPath
 from typing import TYPE_CHECKING
 
-
 from gradcli.errors import ParseError, SpecError
+from gradcli.io.yaml_source import YamlDoc, read_file
+from gradcli.io.yaml_source import load_text as _load_yaml_text
 from gradcli.language.expr import Node, parse
-from gradcli.io.yaml_source import YamlDoc, load_text as _load_yaml_text, read_file
 
 if TYPE_CHECKING:
     pass
@@ -38,7 +38,6 @@ from gradcli.io.models import Claim, NetSpec, ProblemFile
 from gradcli.io.names import kind_of, scalar_text
 from gradcli.io.net import build_net
 from gradcli.io.problem import build_problem
-
 
 # --------------------------------------------------------------------------------------- public API
 

@@ -9,17 +9,15 @@ import math
 import zlib
 from typing import TYPE_CHECKING, Any
 
-
-from gradcli.language import functions as F
 from gradcli.io.yaml_source import Path, YamlDoc, format_path
+from gradcli.language import functions as F
 
 if TYPE_CHECKING:
     import numpy as np
 
 from gradcli.io.models import INIT_KINDS, MAX_AXES
 from gradcli.io.names import did_you_mean, shown_value
-from gradcli.io.schemas import NormalInit, SeedOnly, UniformInit, validated, as_number
-
+from gradcli.io.schemas import NormalInit, SeedOnly, UniformInit, as_number, validated
 
 # --------------------------------------------------------------------------------------------- values
 

@@ -30,7 +30,7 @@ def _clean(v):
 
 def to_dict(r) -> dict:
     """The JSON object of SPEC §4 (keys may be added, never renamed)."""
-    from gradcli.checks.nets.netcheck import reported_index, reported_shape
+    from gradcli.checks.nets.verdicts import reported_index, reported_shape
 
     gradient = {}
     for name, p in r.gradients.items():
@@ -84,7 +84,7 @@ def table(r):
     from rich.table import Table
     from rich.text import Text
 
-    from gradcli.checks.nets.netcheck import reported_index, reported_shape
+    from gradcli.checks.nets.verdicts import reported_index, reported_shape
 
     parts: list = []
     head = Text()

@@ -9,7 +9,6 @@ from __future__ import annotations
 import functools
 from typing import TYPE_CHECKING, Any, Callable
 
-
 from gradcli.errors import TimeBoundError
 from gradcli.language.expr import deep_recursion
 

@@ -13,8 +13,8 @@ from typing import TYPE_CHECKING, Callable, Iterable, Mapping, Sequence
 
 import sympy
 
-from gradcli.language import definitions as D
 from gradcli.errors import BindingError, GradcliError, ShapeError, TimeBoundError
+from gradcli.language import definitions as D
 from gradcli.language.expr import Name, Node, walk
 from gradcli.timebound import bounded
 
@@ -22,9 +22,15 @@ if TYPE_CHECKING:
     pass
 from gradcli.symbolic.bounds import DIFF_SECONDS, Value, deep_step
 from gradcli.symbolic.compile import point_value
-from gradcli.symbolic.convert import check_size, entries_of, as_scalar, shape_of, symbol, to_sympy
+from gradcli.symbolic.convert import (
+    as_scalar,
+    check_size,
+    entries_of,
+    shape_of,
+    symbol,
+    to_sympy,
+)
 from gradcli.symbolic.printing import to_text
-
 
 # ============================================================================ derivatives
 

@@ -21,7 +21,6 @@ if TYPE_CHECKING:
 from gradcli.symbolic.bounds import Value, deep_step
 from gradcli.symbolic.convert import as_scalar, shape_of
 
-
 # ============================================================================ numbers from formulas
 
 

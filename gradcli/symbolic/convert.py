@@ -14,17 +14,38 @@ from typing import TYPE_CHECKING, Any, Callable, Mapping, Sequence
 
 import sympy
 
+from gradcli.errors import (
+    BindingError,
+    DomainError,
+    GradcliError,
+    ShapeError,
+    TimeBoundError,
+)
 from gradcli.language import functions as F
-from gradcli.errors import BindingError, DomainError, GradcliError, ShapeError, TimeBoundError
-from gradcli.language.expr import Binary, Call, Const, Index, Name, Node, Num, Transpose, Unary
+from gradcli.language.expr import (
+    Binary,
+    Call,
+    Const,
+    Index,
+    Name,
+    Node,
+    Num,
+    Transpose,
+    Unary,
+)
 from gradcli.timebound import bounded
 
 if TYPE_CHECKING:
     pass
-from gradcli.symbolic.bounds import BUILD_SECONDS, MAX_SYMBOLIC_ENTRIES, Value, MAX_MATMUL_WORK, deep_step
+from gradcli.symbolic.bounds import (
+    BUILD_SECONDS,
+    MAX_MATMUL_WORK,
+    MAX_SYMBOLIC_ENTRIES,
+    Value,
+    deep_step,
+)
 from gradcli.symbolic.forms import logsumexp, relu, sgn, sigmoid, softplus, step
 from gradcli.symbolic.printing import to_text
-
 
 # ============================================================================ tree -> SymPy
 

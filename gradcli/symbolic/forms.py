@@ -11,7 +11,6 @@ import sympy
 from mpmath.libmp import prec_to_dps
 from sympy.core.function import ArgumentIndexError
 
-
 if TYPE_CHECKING:
     pass
 

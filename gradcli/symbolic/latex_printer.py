@@ -172,7 +172,15 @@ class _Tree:
         self.hadamard = hadamard
 
     def print(self, node, parent: int) -> str:
-        from gradcli.language.expr import Call, Const, Index, Name, Num, Transpose, Unary
+        from gradcli.language.expr import (
+            Call,
+            Const,
+            Index,
+            Name,
+            Num,
+            Transpose,
+            Unary,
+        )
 
         if isinstance(node, Num):
             return number_latex(node.value, node.text)

@@ -16,7 +16,6 @@ if TYPE_CHECKING:
     pass
 from gradcli.symbolic.bounds import PRINT_SECONDS, Value, deep_step
 
-
 # ============================================================================ printing
 
 

@@ -27,8 +27,8 @@ from typing import Any
 
 import numpy as np
 
-from gradcli.language import expr as E
 from gradcli.errors import GradcliError
+from gradcli.language import expr as E
 
 MAX_EXPANDED = 160  # characters of an expanded formula worth printing
 MAX_CHECKED_EXAMPLES = 16
@@ -449,8 +449,8 @@ def backward_equations(spec) -> BackwardReport:
 
 def _at_kink(tree: E.Node, env: dict) -> bool:
     """Whether the formula evaluates a kinked function (step, sign, relu, abs) exactly at its kink."""
-    from gradcli.numerics import forward
     from gradcli.language.functions import lookup
+    from gradcli.numerics import forward
 
     for n in E.walk(tree):
         row = lookup(n.func) if isinstance(n, E.Call) else None
