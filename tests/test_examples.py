@@ -19,7 +19,7 @@ FILES = sorted(EXAMPLES.glob("*.yaml"))
 runner = CliRunner()
 
 # What `gradcli train` shows on each example (its header says so). The XOR runs are slow in the engine and
-# are checked in detail in tests/test_train.py; here they get the same one-line claims.
+# are checked in detail in tests/training/test_train.py; here they get the same one-line claims.
 BEHAVIOUR = {
     "sheet000_sigmoid_sum.yaml": {"converges", "learns"},
     "sheet000_tanh_layer.yaml": {"converges", "learns"},
@@ -32,7 +32,7 @@ BEHAVIOUR = {
     "sheet001_xor_zero_init.yaml": {"symmetric", "fails_to_learn"},
     "sheet001_xor_random_init.yaml": {"learns"},
 }
-SLOW = {"sheet001_xor_zero_init.yaml", "sheet001_xor_random_init.yaml"}  # trained in tests/test_train.py
+SLOW = {"sheet001_xor_zero_init.yaml", "sheet001_xor_random_init.yaml"}  # trained in tests/training/test_train.py
 QUICK = [p for p in FILES if p.name not in SLOW]
 
 

@@ -57,6 +57,10 @@ MATH_FORMS: dict[str, Callable[..., float]] = {
     "sgn": _sgn,
     "softplus": _softplus,
     "logsumexp": _logsumexp,
+    # SymPy differentiates |u| as (re(u)·re(u)' + im(u)·im(u)')/|u| when it cannot tell u is real
+    # (u = asin(sin(z)/2)); Python's math module has no re/im, a float's own parts do
+    "re": lambda x: x.real,
+    "im": lambda x: x.imag,
 }
 
 
@@ -92,5 +96,7 @@ def numpy_modules() -> tuple:
         "sgn": np.sign,
         "softplus": lambda x: np.logaddexp(0.0, x),
         "logsumexp": logsumexp,
+        "re": np.real,
+        "im": np.imag,
     }
     return (forms, np)

@@ -29,7 +29,7 @@ from gradcli.checks.claims.results import ProblemResult
 
 from tools import unavailable
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 runner = CliRunner()
 
 GOOD = """\

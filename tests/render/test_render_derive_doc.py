@@ -1,7 +1,7 @@
 """derive's worked solution in Markdown and LaTeX (gradcli.render.derive): golden files for sheet 001 §5 and
 sheet 003 §2, the numbers the sheets ask for, compilation with a real LaTeX engine.
 
-Regenerate the golden files after an intended change with  GRADCLI_REGEN_GOLDEN=1 pytest tests/test_render_derive_doc.py
+Regenerate the golden files after an intended change with  GRADCLI_REGEN_GOLDEN=1 pytest tests/render/test_render_derive_doc.py
 (then read the diff before committing it). Only the numeric column and the relative errors are masked when
 comparing: they are finite-difference noise; the tests below pin them to the exact values instead.
 """
@@ -16,7 +16,7 @@ from gradcli.checks.derive import derive
 from gradcli.render import render
 from latex_compile import compile_latex
 
-GOLDEN = Path(__file__).parent / "golden"
+GOLDEN = Path(__file__).resolve().parents[1] / "golden"
 REGENERATE = os.environ.get("GRADCLI_REGEN_GOLDEN") == "1"
 
 CASES = {

@@ -21,7 +21,7 @@ from gradcli.errors import GradcliError, ShapeError, SpecError
 from gradcli.language.expr import parse
 from gradcli.render import train as R
 
-EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 runner = CliRunner()
 
 # A convex toy: least squares y ≈ w @ x + c over four examples (reduce mean); the features are orthogonal,
