@@ -22,6 +22,8 @@ if TYPE_CHECKING:
 class sigmoid(sympy.Function):
     """σ(x) = 1/(1 + e^-x); σ'(x) = σ(x)(1 - σ(x)). Numerically from e^-|x|, so it never overflows."""
 
+    row = "sigmoid"  # its row of gradcli.language.functions (how it is written and printed)
+
     nargs = 1
 
     @classmethod
@@ -61,6 +63,8 @@ class step(sympy.Function):
     """step(x) = 1 for x > 0, else 0 (relu's derivative with step(0) = 0, the engine's convention); its
     derivative is 0 away from the jump at 0."""
 
+    row = "step"  # its row of gradcli.language.functions (how it is written and printed)
+
     nargs = 1
 
     @classmethod
@@ -85,6 +89,8 @@ class step(sympy.Function):
 class sgn(sympy.Function):
     """sign(x) in gradcli's language: -1, 0 or 1, derivative 0 away from the jump at 0 (SymPy's own sign
     differentiates to a DiracDelta, which has no numeric value)."""
+
+    row = "sign"  # its row of gradcli.language.functions (how it is written and printed)
 
     nargs = 1
 
@@ -111,6 +117,8 @@ class sgn(sympy.Function):
 
 class relu(sympy.Function):
     """ReLU(x) = max(0, x); ReLU'(x) = Heaviside(x), whose value 1/2 at 0 lies in the subgradient [0, 1]."""
+
+    row = "relu"  # its row of gradcli.language.functions (how it is written and printed)
 
     nargs = 1
 
@@ -153,6 +161,8 @@ class relu(sympy.Function):
 
 class softplus(sympy.Function):
     """softplus(x) = ln(1 + e^x); softplus'(x) = σ(x)."""
+
+    row = "softplus"  # its row of gradcli.language.functions (how it is written and printed)
 
     nargs = 1
 
@@ -197,6 +207,8 @@ class logsumexp(sympy.Function):
     Kept as one function so that its NumPy form and softmax's (e^(ai - logsumexp)) are computed stably.
     """
 
+    row = "logsumexp"  # its row of gradcli.language.functions (how it is written and printed)
+
     @classmethod
     def eval(cls, *args):
         if len(args) == 1:
@@ -223,3 +235,6 @@ class logsumexp(sympy.Function):
 
 
 CUSTOM_FUNCTIONS = (sigmoid, relu, softplus, logsumexp)
+
+# Every SymPy form of a row of the function table (the printers read their heads from the row).
+TABLE_FORMS = (sigmoid, step, sgn, relu, softplus, logsumexp)

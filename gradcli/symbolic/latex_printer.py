@@ -7,7 +7,7 @@ as W_{1}[0,1]. Printing only: it computes nothing.
 
 `tree_latex` prints gradcli's own expression trees (what the user typed, in the order typed) and
 `op_latex` one primitive op of the computation graph with the same notation; function heads come from
-the table in `gradcli.functions`.
+the table in `gradcli.language.functions`.
 """
 
 from __future__ import annotations
@@ -18,9 +18,13 @@ from typing import Mapping
 from sympy.printing.latex import LatexPrinter
 from sympy.printing.precedence import PRECEDENCE
 
+from gradcli.language import functions as F
+from gradcli.symbolic.forms import TABLE_FORMS
+
 
 class GradcliLatexPrinter(LatexPrinter):
-    """LatexPrinter with `_print_X` overrides for gradcli's functions and matrix notation."""
+    """LatexPrinter with gradcli's matrix notation; the `_print_<form>` of each of our SymPy functions is
+    generated below from its row of the function table."""
 
     def __init__(self, settings: dict | None = None):
         super().__init__({"ln_notation": True, **(settings or {})})
@@ -30,24 +34,6 @@ class GradcliLatexPrinter(LatexPrinter):
         if exp is not None:
             head = f"{head}^{{{exp}}}"
         return f"{head}\\left({args}\\right)"
-
-    def _print_sigmoid(self, expr, exp=None):
-        return self._head(r"\sigma", expr, exp)
-
-    def _print_relu(self, expr, exp=None):
-        return self._head(r"\operatorname{ReLU}", expr, exp)
-
-    def _print_step(self, expr, exp=None):
-        return self._head(r"\operatorname{step}", expr, exp)
-
-    def _print_sgn(self, expr, exp=None):
-        return self._head(r"\operatorname{sign}", expr, exp)
-
-    def _print_softplus(self, expr, exp=None):
-        return self._head(r"\operatorname{softplus}", expr, exp)
-
-    def _print_logsumexp(self, expr, exp=None):
-        return self._head(r"\operatorname{logsumexp}", expr, exp)
 
     def _print_Heaviside(self, expr, exp=None):
         arg = self._print(expr.pargs[0])
@@ -71,6 +57,19 @@ class GradcliLatexPrinter(LatexPrinter):
 
     def _print_HadamardProduct(self, expr):
         return r" \odot ".join(self.parenthesize(a, PRECEDENCE["Mul"], strict=False) for a in expr.args)
+
+
+def _head_from_the_table(row: str):
+    """`_print_<form>` for a SymPy form of a function-table row: the row's LaTeX head and the arguments."""
+
+    def print_form(self, expr, exp=None):
+        return self._head(F.lookup(row).latex, expr, exp)
+
+    return print_form
+
+
+for _form in TABLE_FORMS:
+    setattr(GradcliLatexPrinter, f"_print_{_form.__name__}", _head_from_the_table(_form.row))
 
 
 # ------------------------------------------------------------------------ gradcli's own trees and graph steps
