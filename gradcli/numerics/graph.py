@@ -10,10 +10,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Mapping
 
+from gradcli.numerics.engine.tensor import OP_SYMBOLS
+
 MAX_PATHS = 64  # per input; beyond this the sum is still exact (it is the upstream gradient), paths are cut
-
-_SYMBOL = {"add": "+", "sub": "-", "mul": "*", "div": "/", "pow": "^", "matmul": "@"}
-
 
 @dataclass
 class GraphNode:
@@ -133,8 +132,8 @@ def _const_label(t) -> str:
 
 
 def _text(op: str, ins: list[str]) -> str:
-    if op in _SYMBOL and len(ins) == 2:
-        return f"{ins[0]} {_SYMBOL[op]} {ins[1]}"
+    if op in OP_SYMBOLS and len(ins) == 2:
+        return f"{ins[0]} {OP_SYMBOLS[op]} {ins[1]}"
     if op == "neg":
         return f"-{ins[0]}"
     if op == "transpose":
