@@ -27,7 +27,7 @@ PROGRESS_LABEL = "checking"  # the one phase of a run's progress: files done of 
 
 @dataclass
 class NetFileResult:
-    """A network spec found in a directory: its net check (renderers write it as SPEC §4's JSON) and verdict."""
+    """A network spec found in a directory: its net check (renderers write it as the network-spec format's JSON) and verdict."""
 
     file: str
     verdict: str  # agree | disagree | kink

@@ -1,6 +1,6 @@
 """`gradcli check PATH`: dispatch a network spec, a problem file or a directory of them.
 
-A file with a top-level `claims:` key is a problem file (SPEC §5), otherwise a network spec (SPEC §4);
+A file with a top-level `claims:` key is a problem file (the problem-file format), otherwise a network spec (the network-spec format);
 a directory checks every *.yaml/*.yml below it and sums up.
 """
 

@@ -1,6 +1,6 @@
 """Jacobians by the sheets' convention, three ways, and index formulas such as X[i,l]*delta(j,k).
 
-Shape convention (SPEC §5): the Jacobian of f with respect to V has shape (output shape) × (input shape),
+Shape convention (the problem-file format): the Jacobian of f with respect to V has shape (output shape) × (input shape),
 where a scalar (or a 1×1 value) counts as (1), a column (n, 1) as (n) and a matrix (m, n) as (m, n):
 ∂‖w‖²/∂w is 1×d, ∂(Xw)/∂w is n×d, ∂(XWᵀ)/∂W is (n, k, k, d). J[o..., v...] = ∂f[o...]/∂V[v...].
 
@@ -530,7 +530,7 @@ def _checked_list(name: str, value: Any) -> Any:
 def jacobian(expression: str, wrt: str, shapes: Mapping[str, str | Sequence[int]] | None = None,
              at: Mapping[str, Any] | Sequence[str] | None = None, *, seed: int = 0,
              simplify_seconds: float = 1.0) -> JacobianResult:
-    """The Jacobian of `expression` with respect to the variable `wrt`, by the SPEC §5 convention.
+    """The Jacobian of `expression` with respect to the variable `wrt`, by the the problem-file format convention.
 
     `shapes` maps names to shapes ('3x4', '4', (3, 4)); a name without one is a scalar. `at` gives values
     (numbers or nested lists, or `--at` items); the others get seeded random values in ±[0.2, 2].
@@ -626,7 +626,7 @@ def jacobian(expression: str, wrt: str, shapes: Mapping[str, str | Sequence[int]
 
 
 def _listed(value) -> Any:
-    """A value as SPEC §4 reports it: a number, a flat list for a column vector, rows for a matrix."""
+    """A value as the network-spec format reports it: a number, a flat list for a column vector, rows for a matrix."""
     if value.ndim == 0:
         return float(value)
     if value.ndim == 2 and value.shape[1] == 1:

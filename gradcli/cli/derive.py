@@ -22,7 +22,7 @@ from gradcli.cli.output import Format, FormatOption, JsonOption, pick_format, ru
     "between its one-sided derivatives); 1: a column disagrees; 2: bad input."
 ))
 def derive(
-    expression: Annotated[str, typer.Argument(help="The expression, e.g. \"ln(x)+exp(y)*z\" (SPEC §1 language).")],
+    expression: Annotated[str, typer.Argument(help="The expression, e.g. \"ln(x)+exp(y)*z\" (the expression language language).")],
     at: Annotated[Optional[str], typer.Option("--at", help="Values: 1,3,2 (variables in alphabetical order) or x=1,y=3,z=2.")] = None,
     where: Annotated[Optional[list[str]], typer.Option("--where", help="An intermediate NAME=EXPR; repeat for more, any order.")] = None,
     fmt: FormatOption = Format.table,

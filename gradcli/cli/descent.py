@@ -26,7 +26,7 @@ from gradcli.cli.output import Format, FormatOption, JsonOption, pick_format, re
     "the run completes (a diverging run is a result, and says so); 2: bad input."
 ))
 def descent(
-    expression: Annotated[str, typer.Argument(help="The function L, e.g. \"0.5*(a*w1^2 + b*w2^2)\" (SPEC §1).")],
+    expression: Annotated[str, typer.Argument(help="The function L, e.g. \"0.5*(a*w1^2 + b*w2^2)\" (the expression language).")],
     start: Annotated[str, typer.Option("--start", help="Start values of the trained variables: w1=1,w2=-1 "
                                        "(or positional, alphabetical, when --at names the constants).")],
     lr: Annotated[float, typer.Option("--lr", help="Learning rate (step size) eta.")],

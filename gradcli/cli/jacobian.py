@@ -22,7 +22,7 @@ from gradcli.cli.output import Format, FormatOption, JsonOption, pick_format, ru
     " Exit 0: the three columns agree; 1: they disagree; 2: bad input."
 ))
 def jacobian(
-    expression: Annotated[str, typer.Argument(help="The expression, e.g. \"X @ W.T\" (SPEC §1 language).")],
+    expression: Annotated[str, typer.Argument(help="The expression, e.g. \"X @ W.T\" (the expression language language).")],
     wrt: Annotated[str, typer.Option("--wrt", help="The variable to differentiate by.")],
     shape: Annotated[Optional[list[str]], typer.Option("--shape", help="NAME=SIZES such as X=3x4 (matrix) or "
                                                       "w=4 (column vector); repeatable. Unlisted names are "

@@ -23,7 +23,7 @@ from gradcli.cli.output import Format, FormatOption, JsonOption, pick_format, re
     "the range, an image format other than .png/.svg/.pdf, matplotlib missing for -o)."
 ))
 def plot(
-    expression: Annotated[str, typer.Argument(help="A function of one variable, e.g. \"tanh(x)\" (SPEC §1 language).")],
+    expression: Annotated[str, typer.Argument(help="A function of one variable, e.g. \"tanh(x)\" (the expression language language).")],
     range_: Annotated[str, typer.Option("--range", "-r", help="LO:HI, e.g. -10:10 or -pi:pi.")] = "-10:10",
     derivative: Annotated[bool, typer.Option("--derivative", "-d",
                                              help="Also plot the derivative (from SymPy).")] = False,

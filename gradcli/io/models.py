@@ -93,7 +93,7 @@ class DenseLayer:
 
 @dataclass
 class NetSpec:
-    """A network spec (SPEC §4): values, ordered forward definitions, a scalar loss, what to differentiate.
+    """A network spec (the network-spec format): values, ordered forward definitions, a scalar loss, what to differentiate.
 
     `source_yaml_lines` maps YAML paths relative to the spec ('params.W0', 'forward.yhat', 'loss') to
     lines; `yaml_prefix` is 'net.' for a net written inline in a problem file. Use `where(path)` or
@@ -192,7 +192,7 @@ class Claim:
 
 @dataclass
 class ProblemFile:
-    """A problem file (SPEC §5): the setting (function + where:, or an inline net) and its claims."""
+    """A problem file (the problem-file format): the setting (function + where:, or an inline net) and its claims."""
 
     path: str
     title: str

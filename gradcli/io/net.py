@@ -1,5 +1,5 @@
 """A network spec's YAML -> NetSpec: `layers:` expanded to forward definitions, params and inputs with their
-shapes and initial values, `data:` and `train:` (SPEC §4).
+shapes and initial values, `data:` and `train:` (the network-spec format).
 """
 
 

@@ -1,5 +1,5 @@
 """A problem file's YAML -> ProblemFile: its definitions (`where:`), functions and claims, each claim's
-settings completed and checked, with the YAML path and line of every mistake (SPEC §5).
+settings completed and checked, with the YAML path and line of every mistake (the problem-file format).
 """
 
 

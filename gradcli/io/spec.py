@@ -1,11 +1,11 @@
-"""Network specs (SPEC §4) and problem files (SPEC §5): YAML -> validated in-memory models.
+"""Network specs (the network-spec format) and problem files (the problem-file format): YAML -> validated in-memory models.
 
 No math lives here beyond building the arrays a file declares. The YAML is read by
 `gradcli.yaml_source` (safe_load-equivalent, size/alias/nesting limits, a line for every value), the
 fixed-shape parts are validated by pydantic models, and every failure is a SpecError whose `where`
 reads `FILE: yaml.path (line N)`, e.g. `net.yaml: params.W0.shape (line 7)`.
 
-Values (SPEC §4 shape convention, float64): a number is a 0-d array, a flat list a column (n, 1),
+Values (the network-spec format shape convention, float64): a number is a 0-d array, a flat list a column (n, 1),
 a nested list a matrix (m, n) (up to 4 axes, rectangular); `{shape: [...], init: ...}` builds an array
 of that shape, where `shape: [n]` is a column (n, 1) and `shape: []` a scalar. Inits:
     zeros, ones, {constant: c}
@@ -43,7 +43,7 @@ from gradcli.io.problem import build_problem
 
 
 def load(path: str | os.PathLike) -> NetSpec | ProblemFile:
-    """Read a YAML file: a problem file when it has a top-level `claims:` key (SPEC §3), else a net spec."""
+    """Read a YAML file: a problem file when it has a top-level `claims:` key (check's output), else a net spec."""
     return _from_doc(read_file(path))
 
 

@@ -1,4 +1,4 @@
-"""The expression language (SPEC §1): text -> a tree of our own nodes, through a whitelist parser.
+"""The expression language (the expression language): text -> a tree of our own nodes, through a whitelist parser.
 
 Grammar, Python precedence (lowest first)::
 
@@ -90,7 +90,7 @@ Node = Union[Num, Const, Name, Unary, Binary, Call, Transpose, Index]
 
 # ------------------------------------------------------------------------------------------ tokenizer
 
-# Unicode forms accepted as the ASCII they stand for (SPEC §1).
+# Unicode forms accepted as the ASCII they stand for (the expression language).
 _UNICODE = {
     "−": "-", "–": "-", "·": "*", "×": "*", "⋅": "*", "∗": "*", "÷": "/",
     "²": "^2", "³": "^3", "¹": "^1", "⁴": "^4",

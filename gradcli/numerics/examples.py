@@ -1,4 +1,4 @@
-"""A network spec's examples (SPEC §4 `data:`): one environment of values per example, and how L sums them.
+"""A network spec's examples (the network-spec format `data:`): one environment of values per example, and how L sums them.
 
     L = w · Σ_e L_e   with w = 1/E for `reduce: mean`, 1 for `reduce: sum` (and for a spec without data)
 """
@@ -16,7 +16,7 @@ def example_count(spec) -> int:
 
 
 def example_envs(spec) -> list[dict[str, np.ndarray]]:
-    """One environment per example: inputs, params, and that example's x and y (SPEC §4 `data:`)."""
+    """One environment per example: inputs, params, and that example's x and y (the network-spec format `data:`)."""
     base = {**spec.inputs, **spec.params}
     if spec.data is None:
         return [dict(base)]

@@ -1,7 +1,7 @@
 """Plain NumPy forward evaluation of an expression tree: the function the numeric column differentiates.
 
 Independent of the engine and of SymPy on purpose (the three columns must not share code that could
-share a bug). `evaluate(node, env)` computes the value with the shape convention of SPEC §4:
+share a bug). `evaluate(node, env)` computes the value with the shape convention of the network-spec format:
 
 * float64; a scalar is a 0-d array, a vector a column (n, 1) (a flat list or 1-D array in `env` is read
   as a column), a matrix (m, n);

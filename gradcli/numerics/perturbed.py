@@ -109,7 +109,7 @@ class NetForward:
     """The loss L as a batched NumPy function of one wrt name: the numeric column's f (no engine, no SymPy).
 
     Values carry two leading axes, (copies, examples), each of size 1 when the value does not vary along
-    it; the per-example shape follows SPEC §4 (`gradcli.forward`'s NumPy forms do the tensor functions).
+    it; the per-example shape follows the network-spec format (`gradcli.forward`'s NumPy forms do the tensor functions).
     `dense(X)` takes X of shape (B, *shape) and returns the B losses; `chunk(start, stop)` gives the
     function of entries start..stop-1 (flat) that `finite_diff.gradient` differentiates, exploiting that
     its copies differ from the point in one entry (OneHot); anything else is evaluated densely.

@@ -1,4 +1,4 @@
-"""Rendering a DeriveResult: the terminal view (Rich) and the JSON object of SPEC §2."""
+"""Rendering a DeriveResult: the terminal view (Rich) and the JSON object of derive's output."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from gradcli.text import error_text, number
 
 
 def to_dict(r) -> dict:
-    """The JSON object of SPEC §2 (keys may be added, never renamed)."""
+    """The JSON object of derive's output (keys may be added, never renamed)."""
     g = r.graph
     return {
         "expression": r.expression,

@@ -168,7 +168,7 @@ def tex_number(v: Any, digits: int = 10) -> str:
 
 
 def tex_array(v: Any, digits: int = 6) -> str:
-    """A nested list as a bmatrix; a flat list (a column vector, SPEC §4) as a column."""
+    """A nested list as a bmatrix; a flat list (a column vector, the network-spec format) as a column."""
     if not isinstance(v, (list, tuple)):
         return tex_number(v, digits)
     if not v:

@@ -1,4 +1,4 @@
-"""Rendering a NetCheckResult: the terminal view (Rich) and the JSON object of SPEC §4."""
+"""Rendering a NetCheckResult: the terminal view (Rich) and the JSON object of the network-spec format."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ _STYLE = {"agree": "green", "kink": "yellow", "disagree": "bold red"}
 
 
 def _listed(a, shape):
-    """A gradient as SPEC §4 reports it: a number, a flat list for a vector (n, 1), nested lists; nan -> null."""
+    """A gradient as the network-spec format reports it: a number, a flat list for a vector (n, 1), nested lists; nan -> null."""
     import numpy as np
 
     a = np.asarray(a, dtype=np.float64)
@@ -29,7 +29,7 @@ def _clean(v):
 
 
 def to_dict(r) -> dict:
-    """The JSON object of SPEC §4 (keys may be added, never renamed)."""
+    """The JSON object of the network-spec format (keys may be added, never renamed)."""
     from gradcli.checks.nets.verdicts import reported_index, reported_shape
 
     gradient = {}

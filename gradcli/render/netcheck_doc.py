@@ -71,7 +71,7 @@ def _verdict_sentence(r) -> str:
 
 
 def _md_matrix(value) -> str:
-    """Rows of a gradient, one per line (a column vector as one flat row, as SPEC §4 reports vectors)."""
+    """Rows of a gradient, one per line (a column vector as one flat row, as the network-spec format reports vectors)."""
     import numpy as np
 
     a = np.asarray(value, dtype=float)

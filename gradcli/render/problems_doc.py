@@ -152,7 +152,7 @@ def _name(name: str) -> str:
 
 
 def _net_file(f) -> list[str]:
-    """A network spec found in a directory: its per-parameter verdicts from the net-check dict (SPEC §4)."""
+    """A network spec found in a directory: its per-parameter verdicts from the net-check dict (the network-spec format)."""
     out = [rf"\subsection*{{Network spec \texttt{{{tex_text(f.file)}}}}}"]
     from gradcli.render.netcheck import to_dict
 

@@ -18,7 +18,7 @@ _SPARK = "▁▂▃▄▅▆▇█"
 
 
 def plain(value):
-    """An array as JSON shows it (SPEC §4): a 0-d array a number, a column (n, 1) a flat list, a matrix
+    """An array as JSON shows it (the network-spec format): a 0-d array a number, a column (n, 1) a flat list, a matrix
     nested lists; entries that are not finite become null."""
     import numpy as np
 

@@ -284,7 +284,7 @@ def _dependencies(defs: Mapping[str, sympy.Expr], order: list[str], syms: Mappin
 
 
 def jacobian_axes(v: Value) -> tuple[int, ...]:
-    """The axes a value contributes to a Jacobian's shape (SPEC §5): a scalar or (1, 1) counts as (1),
+    """The axes a value contributes to a Jacobian's shape (the problem-file format): a scalar or (1, 1) counts as (1),
     a column (n, 1) as (n), a matrix (m, n) as (m, n)."""
     s = shape_of(as_scalar(v))
     if s == ():

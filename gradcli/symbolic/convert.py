@@ -1,5 +1,5 @@
 """Our expression tree -> SymPy. Nothing here parses text: `to_sympy` walks a `gradcli.language.expr` tree,
-so user input never meets `sympify`. Shapes follow SPEC §4: a scalar is a SymPy expression, a tensor an
+so user input never meets `sympify`. Shapes follow the network-spec format: a scalar is a SymPy expression, a tensor an
 immutable Matrix of entries; vectors are columns (n, 1) whose entries are named `x[i]`, matrices have
 entries `W1[i,j]`; a (1, 1) value acts as a scalar in element-wise operations. All symbols are real.
 """

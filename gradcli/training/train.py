@@ -6,7 +6,7 @@ records L at every point it visits (θ_0 ... θ_T, so `steps` updates give steps
 early as *diverged* at the first loss or parameter that is not finite, or when |L| grows past
 1e12 · max(|L(θ_0)|, 1). It then reports:
 
-* converged (SPEC §5): finite, and the last step moved θ by ‖η∇L‖ ≤ tol · max(1, ‖θ‖), tol 1e-6;
+* converged (the problem-file format): finite, and the last step moved θ by ‖η∇L‖ ≤ tol · max(1, ‖θ‖), tol 1e-6;
 * predictions: the prediction (`yhat`, else the last forward definition) for every example, next to y;
   `learns(tol)`: every prediction within tol (default 0.1) of its target, entry by entry;
 * symmetry: the hidden units of a layer out = W @ prev + b are the rows of W; unit p's signature is
@@ -38,9 +38,9 @@ if TYPE_CHECKING:
     from gradcli.io.models import Definition, NetSpec
 
 DIVERGENCE_FACTOR = 1e12  # |L| past this many times max(|L(θ_0)|, 1) counts as diverged
-CONVERGENCE_TOL = 1e-6  # SPEC §5: the last step moves θ by ≤ tol · max(1, ‖θ‖)
+CONVERGENCE_TOL = 1e-6  # the problem-file format: the last step moves θ by ≤ tol · max(1, ‖θ‖)
 SYMMETRY_TOL = 1e-12  # units identical to this (relative to max(1, |entry|)) count as identical
-LEARN_TOL = 0.1  # SPEC §5: every prediction within this of its target
+LEARN_TOL = 0.1  # the problem-file format: every prediction within this of its target
 BEHAVIOURS = ("converges", "diverges", "symmetric", "learns", "fails_to_learn")
 
 
@@ -123,7 +123,7 @@ class TrainResult:
         return min(self.loss_history)
 
     def converges(self, tol: float = CONVERGENCE_TOL) -> bool:
-        """SPEC §5: not diverged, and the last step moved θ by ≤ tol · max(1, ‖θ‖)."""
+        """the problem-file format: not diverged, and the last step moved θ by ≤ tol · max(1, ‖θ‖)."""
         if self.diverged or self.last_step_norm is None:
             return False
         return self.last_step_norm <= tol * max(1.0, self.param_norm)
@@ -161,7 +161,7 @@ class TrainResult:
         return [d for d in self.dead_relu if d.units]
 
     def holds(self, behaviour: str, tol: float | None = None) -> bool:
-        """Whether the run shows `behaviour` (SPEC §5: converges | diverges | symmetric | learns | fails_to_learn)."""
+        """Whether the run shows `behaviour` (the problem-file format: converges | diverges | symmetric | learns | fails_to_learn)."""
         if behaviour == "converges":
             return self.converges(CONVERGENCE_TOL if tol is None else tol)
         if behaviour == "diverges":

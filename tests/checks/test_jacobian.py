@@ -1,4 +1,4 @@
-"""`gradcli jacobian` and the Jacobian machinery: the SPEC §5 shape convention, sheet 001 §2's seven items and
+"""`gradcli jacobian` and the Jacobian machinery: the the problem-file format shape convention, sheet 001 §2's seven items and
 the softmax Jacobian three ways with their index formulas, index-formula evaluation, and the CLI."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Problem files (SPEC §5): every claim kind with a true and a false claim, the explanations of wrong claims,
+"""Problem files (the problem-file format): every claim kind with a true and a false claim, the explanations of wrong claims,
 the printed-digit intervals, the bad-claim classes (exit 2 naming file, claim id and line), and JSON."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The expression language (SPEC §1): precedence, Unicode, errors with columns, limits, never a crash."""
+"""The expression language (the expression language): precedence, Unicode, errors with columns, limits, never a crash."""
 
 import pytest
 from hypothesis import given, settings

@@ -59,7 +59,7 @@ def test_numbers_in_math():
     assert tex_number(None) == r"\text{--}"
     assert tex_number(float("nan")) == r"\text{nan}"
     assert tex_array([[1.0, 2.0], [3.0, 4.0]]) == r"\begin{bmatrix} 1 & 2 \\ 3 & 4 \end{bmatrix}"
-    assert tex_array([1.0, 2.0]) == r"\begin{bmatrix} 1 \\ 2 \end{bmatrix}"  # a flat list is a column (SPEC §4)
+    assert tex_array([1.0, 2.0]) == r"\begin{bmatrix} 1 \\ 2 \end{bmatrix}"  # a flat list is a column (the network-spec format)
 
 
 def test_formulas_go_through_our_parser_and_never_eval():

@@ -1,5 +1,5 @@
 """`behaviour` claims: plain gradient descent over the problem, then `converges`, `diverges`, `symmetric`,
-`learns`, `fails_to_learn` as SPEC §5 defines them (the definitions are gradcli.training.train's).
+`learns`, `fails_to_learn` as the problem-file format defines them (the definitions are gradcli.training.train's).
 
 Small problems run train.py's loop on the loss and gradient compiled once from SymPy (with the engine's
 relu'(0) = 0); larger ones run on the engine.
@@ -211,7 +211,7 @@ def _run_summary(result: Any) -> str:
 
 
 def _behaviour_text(kind: str, result: Any, tol: float | None, holds: bool) -> str:
-    """Why the behaviour holds or not, in SPEC §5's terms (the definitions are gradcli.training.train's)."""
+    """Why the behaviour holds or not, in the problem-file format's terms (the definitions are gradcli.training.train's)."""
     from gradcli.training import train as T
 
     summary = _run_summary(result)

@@ -1,4 +1,4 @@
-"""Problem files (SPEC §5): every claim a sheet makes -> a verdict (`correct` | `wrong`), explained.
+"""Problem files (the problem-file format): every claim a sheet makes -> a verdict (`correct` | `wrong`), explained.
 
 How each kind is decided (truth first, then the claim; the claim never decides its own truth):
 
@@ -21,7 +21,7 @@ How each kind is decided (truth first, then the claim; the claim never decides i
   `claim_shape` is compared with it, `claim_entry` (an index formula) at every index, a closed form `claim:`
   as an array.
 * `behaviour` — plain gradient descent over the engine: `converges`, `diverges`, `symmetric`, `learns`,
-  `fails_to_learn` as SPEC §5 defines them.
+  `fails_to_learn` as the problem-file format defines them.
 
 A claim that cannot be used (unknown name, unparsable formula, an index out of range, a missing shape,
 a point outside the function's names) is a SpecError naming the file, the claim id and its line: exit 2,

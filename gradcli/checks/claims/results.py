@@ -33,7 +33,7 @@ class ClaimResult:
 
 
 class AllMatch:
-    """A result made of verdicts (`ok`: every one matches its expect); exit 0 when ok, else 1 (SPEC §5)."""
+    """A result made of verdicts (`ok`: every one matches its expect); exit 0 when ok, else 1 (the problem-file format)."""
 
     ok: bool
 

@@ -1,6 +1,6 @@
 """`gradcli check --cost`: multiply-adds of the forward and of the backward pass, per op of the spec.
 
-Counted per example and multiplied by the number of examples (SPEC §4 `data:`):
+Counted per example and multiplied by the number of examples (the network-spec format `data:`):
 
 * A @ B with A (m, n), B (n, p): m·n·p forward. Backward, ∂A = G Bᵀ and ∂B = Aᵀ G are one product
   each (m·p·n), counted only for operands that need a gradient (that depend on a wrt name), so a

@@ -134,7 +134,7 @@ def _index_text(index: tuple[int, ...], shape: tuple[int, ...]) -> str:
 
 
 def reported_index(index: tuple[int, ...] | None, shape: tuple[int, ...]) -> list[int] | None:
-    """An entry's index as reported (SPEC §4): [i] for a vector (n, 1), [i, j] for a matrix, [] for a scalar."""
+    """An entry's index as reported (the network-spec format): [i] for a vector (n, 1), [i, j] for a matrix, [] for a scalar."""
     if index is None:
         return None
     if len(shape) == 2 and shape[1] == 1:

@@ -1,6 +1,6 @@
 """The node of the reverse-mode engine: a float64 array, the op that made it, and its vector-Jacobian product.
 
-Shape convention (SPEC §4): scalars are 0-d arrays, vectors are columns (n, 1), matrices (m, n).
+Shape convention (the network-spec format): scalars are 0-d arrays, vectors are columns (n, 1), matrices (m, n).
 
 A Tensor made by an op holds `parents` and `vjp`, a pure function g -> (g_1, ..., g_k) with g_i the
 gradient that flows to parent i (shape of parent i) when g = ∂out/∂this. `backward(out)` walks the graph
