@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from typing import Any, Mapping, Sequence
 
 from gradcli.errors import BindingError, GradcliError, ParseError, ShapeError
-from gradcli.language.expr import Index, Node, free_names, parse, walk
+from gradcli.language.expr import Index, Node, free_names, matching_paren, parse, walk
 
 INDEX_LETTERS = "ijklmnop"
 MAX_ENTRIES = 4096  # entries of a Jacobian checked entry by entry (index formulas, claim_entry)
@@ -120,15 +120,9 @@ def rewrite_delta(text: str) -> str:
     out = list(text)
     for match in _DELTA.finditer(text):
         open_at = match.end() - 1
-        depth = 0
-        for pos in range(open_at, len(text)):
-            if text[pos] == "(":
-                depth += 1
-            elif text[pos] == ")":
-                depth -= 1
-                if depth == 0:
-                    out[open_at], out[pos] = "[", "]"
-                    break
+        close_at = matching_paren(text, open_at)
+        if close_at is not None:
+            out[open_at], out[close_at] = "[", "]"
     rewritten = "".join(out)
     return rewritten.replace("δ[", "delta[")
 

@@ -344,7 +344,7 @@ class _Parser:
 
     def _call_of_non_function(self, node: Node) -> ParseError:
         col = self.tok.col
-        close = _matching_paren(self.text, col)
+        close = matching_paren(self.text, col)
         inside = self.text[col:close + 1] if close is not None else self.text[col:]
         if isinstance(node, Name):
             return self.error(f"{node.id!r} is not a function", col=node.col,
@@ -392,7 +392,7 @@ class _Parser:
         if ident.startswith("__"):
             raise self.error(f"names starting with '__' are refused: {ident!r}", col=tok.col)
         if is_call:
-            close = _matching_paren(self.text, self.tok.col)
+            close = matching_paren(self.text, self.tok.col)
             inside = self.text[self.tok.col:close + 1] if close is not None else "(...)"
             close_matches = difflib.get_close_matches(ident, [n for n in F.known_names() if n not in F.CONSTANTS],
                                                       n=1, cutoff=0.6)
@@ -524,7 +524,8 @@ def tree_depth(node: Node) -> int:
     return best
 
 
-def _matching_paren(text: str, col: int) -> int | None:
+def matching_paren(text: str, col: int) -> int | None:
+    """The column of the ")" that closes the "(" at `col` (None when it is never closed)."""
     depth = 0
     for j in range(col, len(text)):
         if text[j] == "(":

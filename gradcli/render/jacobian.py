@@ -53,12 +53,13 @@ def _entries(r) -> list[tuple[tuple[int, ...], Any, Any, Any, Any, str | None]]:
     """(index, symbolic, backprop, numeric, numeric_error, formula) in row-major order."""
     rows = []
     for k, idx in enumerate(itertools.product(*(range(n) for n in r.shape))):
-        rows.append((idx, _at(r.symbolic, idx), _at(r.backprop, idx), _at(r.numeric, idx), _at(r.numeric_error, idx),
+        rows.append((idx, entry_at(r.symbolic, idx), entry_at(r.backprop, idx), entry_at(r.numeric, idx), entry_at(r.numeric_error, idx),
                      r.formulas[k] if r.formulas is not None else None))
     return rows
 
 
-def _at(nested, idx):
+def entry_at(nested, idx):
+    """Entry `idx` of a nested list (a column's values), or None for a column that was not computed."""
     if nested is None:
         return None
     for i in idx:

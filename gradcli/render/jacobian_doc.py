@@ -8,17 +8,10 @@ import itertools
 
 from gradcli.render.document import (latex_document, parsed_formula, tex_array, tex_code, tex_number, tex_table, tex_text,
                        tex_verdict, tex_wrap)
+from gradcli.render.jacobian import entry_at
 
 MAX_ENTRIES = 64  # entries listed one by one (the JSON has them all)
 MAX_MATRIX = 12  # a 2-axis Jacobian up to this many rows and columns is also shown as a matrix
-
-
-def _at(nested, idx):
-    if nested is None:
-        return None
-    for i in idx:
-        nested = nested[i]
-    return nested
 
 
 def _tuple(t) -> str:
@@ -70,8 +63,8 @@ def latex(r) -> str:
     for k, idx in enumerate(indices[:MAX_ENTRIES]):
         formula = r.formulas[k] if r.formulas is not None and k < len(r.formulas) else None
         cell = "--" if formula is None else _formula_cell(formula)
-        rows.append([f"${_tuple(idx)}$", cell, f"${tex_number(_at(r.symbolic, idx))}$",
-                     f"${tex_number(_at(r.backprop, idx))}$", f"${tex_number(_at(r.numeric, idx))}$"])
+        rows.append([f"${_tuple(idx)}$", cell, f"${tex_number(entry_at(r.symbolic, idx))}$",
+                     f"${tex_number(entry_at(r.backprop, idx))}$", f"${tex_number(entry_at(r.numeric, idx))}$"])
     body += tex_table(["index", "formula", "symbolic", "backprop", "numeric"], rows,
                       "l" + tex_wrap(r"0.36\textwidth") + "rrr")
     if len(indices) > MAX_ENTRIES:
