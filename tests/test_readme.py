@@ -42,14 +42,52 @@ def test_readme_has_commands_for_every_command():
     assert {"derive", "check", "jacobian", "train", "plot", "descent"} <= used
 
 
+def _expected(command: str) -> list[str]:
+    """What the README promises each kind of command prints (its last words, files it writes are checked too)."""
+    if "--format latex" in command:
+        return [r"\begin{document}", r"\end{document}"]
+    if "--format markdown" in command:
+        return ["**Verdict: agree**"]
+    if "--json" in command:
+        return ['"expression": ', '"kinks"']
+    kind = command.split()[1]
+    if kind == "check" and "problems/" in command:
+        return ["every verdict matches its expect"]
+    return {"derive": ["verdict: agree"], "check": ["verdict: agree"], "jacobian": ["verdict: agree"],
+            "train": ["loss"], "plot": ["kinks:"], "descent": ["predicted steps"]}[kind]
+
+
 @pytest.mark.parametrize("command", _commands())
-def test_readme_command_runs(command, tmp_path):
+def test_readme_command_runs_and_prints_what_it_promises(command, tmp_path, monkeypatch):
+    """In-process (CliRunner), from an empty folder, as a user would type it."""
+    import json
+
+    from typer.testing import CliRunner
+
+    from gradcli.cli import app
+
+    monkeypatch.chdir(tmp_path)
     args = shlex.split(command)
     args = [str(ROOT / a) if a.startswith(("examples/", "problems/")) else a for a in args]
-    proc = subprocess.run([sys.executable, "-m", "gradcli", *args[1:]], capture_output=True, text=True,
-                          cwd=tmp_path, timeout=600, env={**os.environ, "NO_COLOR": "1"})
-    assert proc.returncode == 0, (command, proc.stdout[-2000:], proc.stderr[-2000:])
-    assert "Traceback" not in proc.stderr
+    result = CliRunner().invoke(app, args[1:], env={"NO_COLOR": "1"})
+    assert result.exit_code == 0, (command, result.stdout[-2000:], result.stderr[-2000:])
+    for words in _expected(command):
+        assert words in result.stdout, (command, words, result.stdout[-2000:])
+    if "--json" in command:
+        assert isinstance(json.loads(result.stdout), dict)
+    if "--graph graph.dot" in command:
+        assert (tmp_path / "graph.dot").read_text().startswith("digraph")
+    if "--junit report.xml" in command:
+        import xml.etree.ElementTree as ET
+
+        assert ET.parse(tmp_path / "report.xml").getroot().tag == "testsuites"
+
+
+def test_the_console_entry_point_runs_a_readme_command(tmp_path):
+    """One README line through the real console entry point (fork, exit code, no traceback)."""
+    proc = subprocess.run([sys.executable, "-m", "gradcli", "derive", "ln(x)+exp(y)*z", "--at", "1,3,2"],
+                          capture_output=True, text=True, cwd=tmp_path, timeout=600, env={**os.environ, "NO_COLOR": "1"})
+    assert proc.returncode == 0 and "verdict: agree" in proc.stdout and "Traceback" not in proc.stderr
 
 
 def test_readme_python_example_runs_and_prints_what_it_says(tmp_path):
