@@ -29,14 +29,14 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Mapping
 
 from gradcli.language import expr as E
-from gradcli.progress import ProgressCallback, stepper
+from gradcli.progress import ProgressCallback
+from gradcli.training.loop import descend
 from gradcli.io.bindings import bind, split_top_level
 from gradcli.errors import BindingError, DomainError, GradcliError, ShapeError, TimeBoundError
 
 if TYPE_CHECKING:
     import numpy as np
 
-DIVERGENCE_FACTOR = 1e12  # as gradcli.train: |L| past this many times max(|L(w_0)|, 1) counts as diverged
 DEFAULT_STEPS = 1000
 DEFAULT_TOL = 1e-8
 MAX_VARIABLES = 50
@@ -288,33 +288,25 @@ def _settings(lr: Any, steps: Any, tol: Any, max_steps: int) -> tuple[float, int
 
 def _run(model: "_Model", w0: "np.ndarray", loss0: float, grad0: "np.ndarray", lr: float, steps: int, tol: float,
          progress) -> DescentResult:
-    """w_{t+1} = w_t − lr·∇L(w_t) until ‖∇L(w_t)‖ ≤ tol, `steps` updates, or divergence."""
+    """w_{t+1} = w_t − lr·∇L(w_t) until ‖∇L(w_t)‖ ≤ tol, `steps` updates, or divergence (the one loop of
+    gradcli.training.loop, each variable a parameter of its own so a message names the one that broke)."""
     import numpy as np
 
+    names = list(model.variables)
     points, losses, norms = [w0], [loss0], [float(np.linalg.norm(grad0))]
-    limit = DIVERGENCE_FACTOR * max(abs(loss0), 1.0)
-    w, g = w0, grad0
-    reason = None
-    report = stepper(progress, steps, "descent")
-    for t in range(1, steps + 1):
-        if norms[-1] <= tol:
-            break
-        w = w - lr * g
-        if not np.all(np.isfinite(w)):
-            reason = f"step {t}: {', '.join(n for n, v in zip(model.variables, w) if not math.isfinite(v))} " \
-                     "became non-finite"
-            break
-        loss, g = model.objective(w)
-        if not (math.isfinite(loss) and np.all(np.isfinite(g))):
-            reason = f"step {t}: the loss or its gradient is not finite (L = {loss})"
-            break
-        points.append(w)
+
+    def objective(theta: dict) -> tuple[float, dict]:
+        loss, g = model.objective(np.array([theta[n] for n in names], dtype=np.float64))
+        return loss, {n: g[i] for i, n in enumerate(names)}
+
+    def record(theta: dict, loss: float, grads: dict) -> None:
+        points.append(np.array([theta[n] for n in names], dtype=np.float64))
         losses.append(loss)
-        norms.append(float(np.linalg.norm(g)))
-        if abs(loss) > limit:
-            reason = f"step {t}: the loss reached {loss:.3g}, more than 1e12 × its start"
-            break
-        report(t)
+        norms.append(float(np.linalg.norm([grads[n] for n in names])))
+
+    run = descend(objective, {n: np.float64(v) for n, v in zip(names, w0)}, lr, steps, progress, label="descent",
+                  stop=lambda grads: float(np.linalg.norm([grads[n] for n in names])) <= tol, record=record)
+    reason = run.reason
     result = DescentResult("", list(model.variables), {}, {}, lr, steps, tol, np.array(points),
                            np.array(losses), np.array(norms))
     result.converged = reason is None and norms[-1] <= tol

@@ -29,15 +29,15 @@ from typing import TYPE_CHECKING, Any, Mapping
 
 from gradcli.language import expr as E
 from gradcli.numerics.examples import example_count, reduce_weight
-from gradcli.progress import ProgressCallback, stepper
-from gradcli.errors import DomainError, GradcliError, OverflowValueError, ShapeError, SpecError
+from gradcli.progress import ProgressCallback
+from gradcli.training.loop import descend, param_norm
+from gradcli.errors import GradcliError, ShapeError, SpecError
 
 if TYPE_CHECKING:
     import numpy as np
 
     from gradcli.io.models import Definition, NetSpec
 
-DIVERGENCE_FACTOR = 1e12  # |L| past this many times max(|L(θ_0)|, 1) counts as diverged
 CONVERGENCE_TOL = 1e-6  # the problem-file format: the last step moves θ by ≤ tol · max(1, ‖θ‖)
 SYMMETRY_TOL = 1e-12  # units identical to this (relative to max(1, |entry|)) count as identical
 LEARN_TOL = 0.1  # the problem-file format: every prediction within this of its target
@@ -369,60 +369,6 @@ def _checked(lr: Any, steps: Any, where: str | None) -> tuple[float, int]:
         raise GradcliError(f"steps must be a whole number from 1 to {MAX_STEPS:,}, got {steps!r}",
                            where=where or "--steps")
     return float(lr), int(steps)
-
-
-@dataclass
-class DescentRun:
-    theta: dict
-    history: list[float]
-    steps_run: int = 0
-    diverged: bool = False
-    reason: str | None = None
-    last_step: float | None = None
-
-
-def descend(objective, theta: dict, lr: float, steps: int, progress: ProgressCallback | None = None) -> DescentRun:
-    """θ ← θ − lr·∇L(θ) `steps` times; L(θ_0) errors propagate (bad input), later ones mean divergence."""
-    import numpy as np
-
-    loss, grads = objective(theta)
-    if not math.isfinite(loss):
-        raise OverflowValueError(f"the loss at the initial parameters is not finite ({loss})")
-    run = DescentRun(theta=theta, history=[loss])
-    limit = DIVERGENCE_FACTOR * max(abs(loss), 1.0)
-    report = stepper(progress, steps, "training")
-    for t in range(1, steps + 1):
-        step = {n: lr * g for n, g in grads.items()}
-        new = {n: theta[n] - step[n] for n in theta}
-        bad = [n for n, v in new.items() if not np.all(np.isfinite(v))]
-        if bad:
-            return _diverge(run, f"step {t}: {', '.join(bad)} became non-finite")
-        try:
-            loss, grads = objective(new)
-        except (OverflowValueError, DomainError) as err:
-            run.theta, run.steps_run, run.last_step = new, t, param_norm(step)
-            return _diverge(run, f"step {t}: {err.message}")
-        run.theta, run.steps_run, run.last_step = new, t, param_norm(step)
-        theta = new
-        if not math.isfinite(loss):
-            return _diverge(run, f"step {t}: the loss is not finite ({loss})")
-        run.history.append(loss)
-        if abs(loss) > limit:
-            return _diverge(run, f"step {t}: the loss reached {loss:.3g}, more than 1e12 × its start")
-        report(t)
-    return run
-
-
-def _diverge(run: DescentRun, reason: str) -> DescentRun:
-    run.diverged, run.reason = True, reason
-    return run
-
-
-def param_norm(arrays: Mapping[str, "np.ndarray"]) -> float:
-    """‖θ‖: the Euclidean norm of every entry of every array together."""
-    import numpy as np
-
-    return float(math.sqrt(sum(float(np.sum(np.square(v))) for v in arrays.values())))
 
 
 def _const_leaves(values: Mapping[str, "np.ndarray"]) -> dict:

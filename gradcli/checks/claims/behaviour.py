@@ -22,6 +22,7 @@ from gradcli.io.models import Claim
 from gradcli.symbolic import convert as SC
 from gradcli.symbolic.lambdify_forms import numpy_modules
 from gradcli.text import number
+from gradcli.training.loop import descend, param_norm
 
 COMPILE_MAX_PARAMS = 256  # trained entries up to which gradient descent runs on a compiled SymPy gradient
 COMPILE_SECONDS = 10.0  # time bound of building that compiled gradient (else the engine is used)
@@ -57,13 +58,13 @@ def _train_net(ctx: ClaimContext, t) -> Any:
     objective = compiled_objective(ctx, names, {**net.inputs, **net.params})
     if objective is None:
         return T.train(net, lr=t.lr, steps=t.steps)
-    run = T.descend(objective, theta0, t.lr, t.steps)
+    run = descend(objective, theta0, t.lr, t.steps)
     final = {**net.params, **run.theta}
     result = T.TrainResult(
         file=net.file, name=net.name, kind="net", lr=t.lr, steps=t.steps, steps_run=run.steps_run,
         loss_history=run.history, params=run.theta, initial_params=theta0, trained=names,
         diverged=run.diverged, divergence=run.reason, last_step_norm=run.last_step,
-        param_norm=T.param_norm(run.theta), reduce=net.data.reduce if net.data is not None else None,
+        param_norm=param_norm(run.theta), reduce=net.data.reduce if net.data is not None else None,
         examples=len(net.data) if net.data is not None else 1)
     result.prediction_name = T.prediction_name(net)
     examples = ([{"x": x, "y": y} for x, y in zip(net.data.x, net.data.y)] if net.data is not None else [{}])
@@ -91,11 +92,11 @@ def _train_function(ctx: ClaimContext, t) -> Any:
     if objective is None:
         return T.train_function(model.output, theta0, constants, t.lr, t.steps,
                                 where={n: d.node for n, d in model.defs.items()}, file=ctx.problem.path)
-    run = T.descend(objective, theta0, t.lr, t.steps)
+    run = descend(objective, theta0, t.lr, t.steps)
     return T.TrainResult(file=ctx.problem.path, name=ctx.problem.title, kind="function", lr=t.lr,
                          steps=t.steps, steps_run=run.steps_run, loss_history=run.history, params=run.theta,
                          initial_params=theta0, trained=list(theta0), diverged=run.diverged,
-                         divergence=run.reason, last_step_norm=run.last_step, param_norm=T.param_norm(run.theta))
+                         divergence=run.reason, last_step_norm=run.last_step, param_norm=param_norm(run.theta))
 
 
 def compiled_objective(ctx: ClaimContext, trained: list[str], fixed: Mapping[str, np.ndarray]) -> Callable | None:
