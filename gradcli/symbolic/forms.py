@@ -59,13 +59,25 @@ class sigmoid(sympy.Function):
         return True if self.args[0].is_extended_real else None
 
 
-class step(sympy.Function):
+class _Jump(sympy.Function):
+    """A real step function of one argument: piecewise constant, so its derivative is 0 away from the jump."""
+
+    nargs = 1
+
+    def fdiff(self, argindex=1):
+        if argindex != 1:
+            raise ArgumentIndexError(self, argindex)
+        return sympy.S.Zero
+
+    def _eval_is_extended_real(self):
+        return True
+
+
+class step(_Jump):
     """step(x) = 1 for x > 0, else 0 (relu's derivative with step(0) = 0, the engine's convention); its
     derivative is 0 away from the jump at 0."""
 
     row = "step"  # its row of gradcli.language.functions (how it is written and printed)
-
-    nargs = 1
 
     @classmethod
     def eval(cls, x):
@@ -77,22 +89,12 @@ class step(sympy.Function):
             return sympy.S.Zero
         return None
 
-    def fdiff(self, argindex=1):
-        if argindex != 1:
-            raise ArgumentIndexError(self, argindex)
-        return sympy.S.Zero
 
-    def _eval_is_extended_real(self):
-        return True
-
-
-class sgn(sympy.Function):
+class sgn(_Jump):
     """sign(x) in gradcli's language: -1, 0 or 1, derivative 0 away from the jump at 0 (SymPy's own sign
     differentiates to a DiracDelta, which has no numeric value)."""
 
     row = "sign"  # its row of gradcli.language.functions (how it is written and printed)
-
-    nargs = 1
 
     @classmethod
     def eval(cls, x):
@@ -105,14 +107,6 @@ class sgn(sympy.Function):
         if x.is_zero:
             return sympy.S.Zero
         return None
-
-    def fdiff(self, argindex=1):
-        if argindex != 1:
-            raise ArgumentIndexError(self, argindex)
-        return sympy.S.Zero
-
-    def _eval_is_extended_real(self):
-        return True
 
 
 class relu(sympy.Function):
