@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Mapping
 
 from gradcli.language import expr as E
+from gradcli.numerics.net_engine import forward_values, loss_tensor
 from gradcli.numerics.examples import example_count, reduce_weight
 from gradcli.progress import ProgressCallback
 from gradcli.training.loop import descend, param_norm
@@ -242,26 +243,23 @@ def _forward_env(spec: "NetSpec", leaves: dict, i: int) -> dict:
     if spec.data is not None:
         env["x"] = leaf(spec.data.x[i], "x", const=True)
         env["y"] = leaf(spec.data.y[i], "y", const=True)
-    for d in spec.forward:
-        env[d.name] = _run(spec, d, env, i)
-    return env
+    return forward_values(spec, env, _placed(spec, i))
 
 
-def _run(spec: "NetSpec", d: "Definition", env: dict, i: int):
-    """The Tensor of one definition; an error names the definition's YAML place and the example."""
-    from gradcli.numerics.engine import evaluate
+def _placed(spec: "NetSpec", i: int):
+    """How an engine error is placed: the definition's YAML place, then the data example."""
 
-    try:
-        return evaluate(d.node, env, text=d.text)
-    except GradcliError as err:
+    def relocate(err: GradcliError, d: "Definition") -> GradcliError:
         err.where = ", ".join(w for w in (d.where or spec.where(d.path), err.where) if w)
         if spec.data is not None:
             err.where += f" (data example {i})"
-        raise
+        return err
+
+    return relocate
 
 
 def _loss_term(spec: "NetSpec", env: dict, i: int):
-    out = _run(spec, spec.loss, env, i)
+    out = loss_tensor(spec, env, _placed(spec, i))
     if out.data.size != 1:
         raise ShapeError(f"the loss must be a scalar, but it has shape {out.data.shape}", where=spec.loss.where)
     return out

@@ -9,6 +9,7 @@ from gradcli.checks.claims.outcome import with_where
 from gradcli.errors import GradcliError, SpecError
 from gradcli.io.models import NetSpec
 from gradcli.language.expr import Node
+from gradcli.numerics.net_engine import forward_values, loss_tensor
 
 
 def net_tensors(net: NetSpec, values: Mapping[str, Any], fresh: str | None = None) -> dict[str, Any]:
@@ -19,16 +20,17 @@ def net_tensors(net: NetSpec, values: Mapping[str, Any], fresh: str | None = Non
     from gradcli.numerics import engine
 
     env: dict[str, Any] = {n: engine.leaf(v, n) for n, v in values.items()}
-    for d in net.forward:
-        t = engine_eval(d.node, env, d.text, d.where)
-        if d.name == fresh:
-            t = engine.leaf(t.data.copy(), d.name)
-        env[d.name] = t
-    loss = engine_eval(net.loss.node, env, net.loss.text, net.loss.where)
+    forward_values(net, env, _placed, fresh=fresh)
+    loss = loss_tensor(net, env, _placed)
     if loss.data.size != 1:
         raise SpecError(f"the loss must be a scalar; it has shape {loss.data.shape}", where=net.loss.where)
     env["loss"] = loss
     return env
+
+
+def _placed(err: GradcliError, d) -> GradcliError:
+    """An engine error in a definition of the net, as a SpecError at the definition's YAML place."""
+    return err if d.where is None else SpecError(with_where(err), where=d.where, detail=err.detail)
 
 
 def engine_eval(node: Node, env: Mapping[str, Any], text: str | None = None, where: str | None = None):

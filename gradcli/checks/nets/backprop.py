@@ -8,6 +8,7 @@ from __future__ import annotations
 import numpy as np
 
 from gradcli.checks.nets.results import BackpropColumn
+from gradcli.numerics.net_engine import forward_values, loss_tensor
 from gradcli.errors import GradcliError
 from gradcli.numerics.examples import (
     example_envs,
@@ -40,17 +41,12 @@ def backprop_column(spec) -> BackpropColumn:
 
 def _engine_loss(spec, env: dict):
     """Evaluate the forward definitions and the loss through the engine; the loss must be scalar-like."""
-    from gradcli.numerics import engine
 
-    for d in spec.forward:
-        try:
-            env[d.name] = engine.evaluate(d.node, env, text=d.text)
-        except GradcliError as err:
-            raise relocated(err, d.where) from None
-    try:
-        out = engine.evaluate(spec.loss.node, env, text=spec.loss.text)
-    except GradcliError as err:
-        raise relocated(err, spec.loss.where) from None
+    def relocate(err: GradcliError, d) -> GradcliError:
+        return relocated(err, d.where)
+
+    forward_values(spec, env, relocate)
+    out = loss_tensor(spec, env, relocate)
     if out.data.size != 1 or out.data.ndim not in (0, 2):
         raise loss_shape_error(spec, out.shape)
     return out
