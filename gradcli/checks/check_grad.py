@@ -27,8 +27,9 @@ from typing import Any, Callable
 
 import numpy as np
 
-from gradcli.numerics import compare, finite_diff
 from gradcli.errors import GradcliError, ShapeError
+from gradcli.numerics import compare, finite_diff
+from gradcli.text import number
 
 ONE_SIDED_GAIN = 60.0  # rounding error of left − right, in units of k·eps·F / h (see _kink_budget)
 SHOWN_ENTRIES = 10  # entries listed by __str__
@@ -122,20 +123,20 @@ class CheckGradResult:
     def __str__(self) -> str:
         lines = [f"check_grad: {self.verdict} — {self.reason}"]
         if self.worst_index is not None:
-            lines.append(f"  worst entry {_index(self.worst_index)}: analytic {_num(self.worst_analytic)}, numeric "
-                         f"{_num(self.worst_numeric)}, rel error {_err(self.worst_rel_error)}")
+            lines.append(f"  worst entry {_index(self.worst_index)}: analytic {number(self.worst_analytic)}, numeric "
+                         f"{number(self.worst_numeric)}, rel error {_err(self.worst_rel_error)}")
         lines.append(f"  max rel error {_err(self.max_rel_error)} over {self.rel_error.size} "
                      f"entr{'y' if self.rel_error.size == 1 else 'ies'} (threshold {self.threshold:g}); f(x) = "
-                     f"{_num(self.value)}; {self.evaluations} evaluations of f")
+                     f"{number(self.value)}; {self.evaluations} evaluations of f")
         if self.kinks:
             lines.append("  kinks: " + "; ".join(
-                f"{_index(k.index)} left {_num(k.left)}, right {_num(k.right)}, analytic {_num(k.analytic)}"
+                f"{_index(k.index)} left {number(k.left)}, right {number(k.right)}, analytic {number(k.analytic)}"
                 for k in self.kinks[:SHOWN_ENTRIES]) + (" ..." if len(self.kinks) > SHOWN_ENTRIES else ""))
         lines += [f"  note: {n}" for n in self.notes]
         rows = _shown(self)
         if rows:
             header = ("entry", "analytic", "numeric", "rel error", "verdict")
-            table = [header] + [(_index(ix), _num(self.analytic[ix]), _num(self.numeric[ix]),
+            table = [header] + [(_index(ix), number(self.analytic[ix]), number(self.numeric[ix]),
                                  _err(self.rel_error[ix]), str(self.verdicts[ix])) for ix in rows]
             widths = [max(len(r[i]) for r in table) for i in range(len(header))]
             lines += ["  " + "  ".join(c.rjust(w) for c, w in zip(r, widths)) for r in table]
@@ -157,10 +158,6 @@ def _shown(r: CheckGradResult) -> list[tuple[int, ...]]:
 def _index(ix: tuple[int, ...]) -> str:
     """[2] or [0, 1]; a 0-d x's only entry is x itself."""
     return "[" + ", ".join(str(i) for i in ix) + "]" if ix else "x"
-
-
-def _num(v: Any) -> str:
-    return "—" if v is None else f"{float(v):.10g}"
 
 
 def _err(v: Any) -> str:
@@ -376,8 +373,8 @@ def _diagnose(verdict: str, worst, a, n, e, sides, kink, threshold, verdicts) ->
     if not np.isfinite(a[ix]):
         return "analytic", f"{where}: grad_f is not finite there"
     if kink[ix]:
-        return "analytic", (f"{where}: x sits on a kink (derivative {_num(left[ix])} from the left, {_num(right[ix])} "
-                            f"from the right) and grad_f's {_num(a[ix])} lies outside them")
+        return "analytic", (f"{where}: x sits on a kink (derivative {number(left[ix])} from the left, {number(right[ix])} "
+                            f"from the right) and grad_f's {number(a[ix])} lies outside them")
     l, r = left[ix], right[ix]
     if np.isfinite(l) and np.isfinite(r):
         side = 0.5 * (l + r)
@@ -386,8 +383,8 @@ def _diagnose(verdict: str, worst, a, n, e, sides, kink, threshold, verdicts) ->
         analytic_side = bool(compare.numeric_agrees(a[ix], side, side_error, threshold))
         if numeric_side and not analytic_side:
             return "analytic", (f"{where}: grad_f is the suspect — central and one-sided differences agree with "
-                                f"each other ({_num(n[ix])}) and not with grad_f ({_num(a[ix])})")
+                                f"each other ({number(n[ix])}) and not with grad_f ({number(a[ix])})")
         if analytic_side and not numeric_side:
             return "numeric", (f"{where}: the central difference is the suspect — one-sided differences agree "
-                               f"with grad_f ({_num(a[ix])}), not with it ({_num(n[ix])})")
-    return None, f"{where}: grad_f ({_num(a[ix])}) ≠ central difference ({_num(n[ix])}); one of them is wrong"
+                               f"with grad_f ({number(a[ix])}), not with it ({number(n[ix])})")
+    return None, f"{where}: grad_f ({number(a[ix])}) ≠ central difference ({number(n[ix])}); one of them is wrong"

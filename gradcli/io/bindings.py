@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 from gradcli.errors import BindingError, ParseError
 from gradcli.language.expr import Name, constant_value, parse, walk
+from gradcli.text import number
 
 
 @dataclass(frozen=True)
@@ -20,7 +21,7 @@ class Binding:
     def note(self) -> str | None:
         if not self.positional:
             return None
-        shown = ", ".join(f"{k}={_fmt(v)}" for k, v in self.values.items())
+        shown = ", ".join(f"{k}={number(v, 6)}" for k, v in self.values.items())
         return f"positional values bind in alphabetical order: {shown}"
 
 
@@ -97,7 +98,3 @@ def bind(at: str | None, names: list[str], option: str = "--at") -> Binding:
     if missing:
         raise BindingError(f"no value for {', '.join(missing)}", where=option)
     return Binding({n: values[n] for n in names}, positional=False)
-
-
-def _fmt(v: float) -> str:
-    return f"{v:g}"

@@ -22,9 +22,10 @@ from typing import Callable
 
 import numpy as np
 
-from gradcli.language import functions as F
 from gradcli.errors import DomainError, OverflowValueError, ShapeError
+from gradcli.language import functions as F
 from gradcli.numerics.engine.tensor import OP_SYMBOLS, VJP, Tensor, op_label
+from gradcli.text import number
 
 OPS: dict[str, Callable[..., Tensor]] = {}
 
@@ -432,7 +433,7 @@ def _shape(shape: tuple[int, ...]) -> str:
 
 def _num(v, paren: bool = False) -> str:
     """A number as printed in messages; `paren` wraps negatives, as in (-2)^0.5."""
-    s = f"{float(v):.10g}"
+    s = number(v)
     return f"({s})" if paren and s.startswith("-") else s
 
 
