@@ -2,7 +2,7 @@
 
 Every function here differentiates a BATCHED scalar function: `f(X)` takes an array of shape
 (B, *x.shape), B perturbed copies of the point, and returns their B values, shape (B,). All the copies
-a chunk of entries needs go through one call (`gradcli.numerics.forward.as_batched_function` builds such an f
+a chunk of entries needs go through one call (`gradcli.numerics.forward.evaluate(..., batch=True)` builds such an f
 from an expression), chunked so the copies stay under `chunk_bytes`. f must not modify its argument.
 
 The math, for one entry x_i with all other entries fixed (central differences):

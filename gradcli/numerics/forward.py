@@ -280,24 +280,6 @@ def evaluate(node: E.Node, env: Mapping[str, object], batch: bool = False, *, te
     return np.array(np.broadcast_to(result, (size,) + _shape(result)), dtype=np.float64)
 
 
-def as_batched_function(node: E.Node, env: Mapping[str, object], wrt: str) -> Callable[[Array], Array]:
-    """f(X) -> (B,): the scalar expression with `wrt` set to each of X's B copies, the rest from `env`.
-
-    The form `finite_diff` differentiates: X has shape (B, *shape of env[wrt]). The expression must be
-    scalar-like (0-d or (1, 1)); anything else is a ShapeError.
-    """
-    fixed = {name: _leaf(env[name], name, batch=False)
-             for name in E.free_names(node) if name != wrt and name in env}
-
-    def f(X: Array) -> Array:
-        out = evaluate(node, {**fixed, wrt: X}, batch=True)
-        if not scalar_like(_shape(out)):
-            raise ShapeError(f"the expression must be a scalar to be differentiated; its shape is {shape_text(_shape(out))}")
-        return out.reshape(out.shape[0])  # B rows even when wrt is not used: evaluate broadcasts
-
-    return f
-
-
 def _leaf(value: object, name: str, batch: bool) -> Array:
     """An env value as a batched float64 array; a 1-D (per-example) value is read as a column."""
     try:

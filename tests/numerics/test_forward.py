@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 from gradcli.language import functions as F
 from gradcli.errors import BindingError, GradcliError, ShapeError
 from gradcli.language.expr import Binary, Name, parse
-from gradcli.numerics.forward import NUMPY, as_batched_function, evaluate
+from gradcli.numerics.forward import NUMPY, evaluate
 
 
 def ev(text, **env):
@@ -252,16 +252,11 @@ def test_batches_of_different_sizes_are_refused():
         evaluate(parse("x + y"), {"x": np.ones(3), "y": np.ones(4)}, batch=True)
 
 
-def test_as_batched_function():
+def test_batched_copies_of_one_input_beside_fixed_ones():
     node = parse("0.5 * norm(W @ x - y)^2")
-    env = {"W": np.ones((2, 3)), "x": [1.0, 2.0, 3.0], "y": [1.0, 0.0]}
-    f = as_batched_function(node, env, "W")
+    fixed = {"x": np.array([[[1.0], [2.0], [3.0]]]), "y": np.array([[[1.0], [0.0]]])}
     Ws = np.stack([np.ones((2, 3)), np.zeros((2, 3))])
-    np.testing.assert_allclose(f(Ws), [0.5 * (25 + 36), 0.5])
-    g = as_batched_function(node, env, "x")
-    assert g(np.array([[1.0, 2.0, 3.0]])).shape == (1,)
-    with pytest.raises(ShapeError):
-        as_batched_function(parse("W @ x"), env, "x")(np.ones((2, 3)))
-    unused = as_batched_function(parse("sum(W)"), env, "x")  # f does not depend on x: one value per copy
-    np.testing.assert_array_equal(unused(np.ones((5, 3))), np.full(5, 6.0))
+    np.testing.assert_allclose(evaluate(node, {**fixed, "W": Ws}, batch=True).reshape(-1), [0.5 * (25 + 36), 0.5])
+    unused = evaluate(parse("sum(W)"), {"W": np.ones((1, 2, 3)), "x": np.ones((5, 3, 1))}, batch=True)
+    np.testing.assert_array_equal(unused.reshape(-1), np.full(5, 6.0))  # broadcast to every copy of x
     assert evaluate(parse("2"), {"x": np.ones((4, 2))}, batch=True).shape == (4,)
