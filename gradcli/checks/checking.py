@@ -1,6 +1,6 @@
 """`gradcli check PATH`: dispatch a network spec, a problem file or a directory of them.
 
-A file with a top-level `claims:` key is a problem file (the problem-file format), otherwise a network spec (the network-spec format);
+A file with a top-level `claims:` key is a problem file, otherwise a network spec;
 a directory checks every *.yaml/*.yml below it and sums up.
 """
 

@@ -524,7 +524,7 @@ def _checked_list(name: str, value: Any) -> Any:
 def jacobian(expression: str, wrt: str, shapes: Mapping[str, str | Sequence[int]] | None = None,
              at: Mapping[str, Any] | Sequence[str] | None = None, *, seed: int = 0,
              simplify_seconds: float = 1.0) -> JacobianResult:
-    """The Jacobian of `expression` with respect to the variable `wrt`, by the the problem-file format convention.
+    """The Jacobian of `expression` with respect to the variable `wrt`, by the problem-file format's shape convention.
 
     `shapes` maps names to shapes ('3x4', '4', (3, 4)); a name without one is a scalar. `at` gives values
     (numbers or nested lists, or `--at` items); the others get seeded random values in ±[0.2, 2].

@@ -25,7 +25,7 @@ from gradcli.cli.output import Format, FormatOption, JsonOption, pick_format, ru
     "section and no --lr/--steps."
 ))
 def train(
-    path: Annotated[Path, typer.Argument(help="A .yaml network spec (the network-spec format).")],
+    path: Annotated[Path, typer.Argument(help="A .yaml network spec.")],
     lr: Annotated[Optional[float], typer.Option("--lr", help="Learning rate (overrides train.lr).")] = None,
     steps: Annotated[Optional[int], typer.Option("--steps", help="Number of gradient-descent steps "
                                                  "(overrides train.steps).")] = None,

@@ -1,4 +1,4 @@
-"""Network specs (the network-spec format) and problem files (the problem-file format): YAML -> validated in-memory models.
+"""Network specs and problem files: YAML -> validated in-memory models.
 
 No math lives here beyond building the arrays a file declares. The YAML is read by
 `gradcli.yaml_source` (safe_load-equivalent, size/alias/nesting limits, a line for every value), the
@@ -43,7 +43,7 @@ from gradcli.io.problem import build_problem
 
 
 def load(path: str | os.PathLike) -> NetSpec | ProblemFile:
-    """Read a YAML file: a problem file when it has a top-level `claims:` key (check's output), else a net spec."""
+    """Read a YAML file: a problem file when it has a top-level `claims:` key, else a net spec."""
     return _from_doc(read_file(path))
 
 

@@ -1,4 +1,4 @@
-"""Rendering a BankResult (`gradcli check` on problem files or a directory): tables, JSON (the problem-file format), Markdown.
+"""Rendering a BankResult (`gradcli check` on problem files or a directory): tables, JSON, Markdown.
 
 Per file a table of claim id, kind, verdict, expect and detail; then one summary line (files, claims,
 correct, wrong, known slips confirmed). Network specs met in a directory get one line each, and their
@@ -23,7 +23,7 @@ def _bank(r):
 
 
 def to_dict(r) -> dict:
-    """the problem-file format: {"files": [{"file", "claims": [{"id","kind","verdict","expect","ok","detail"}, ...]}], "ok"}.
+    """The JSON of a bank: {"files": [{"file", "claims": [{"id","kind","verdict","expect","ok","detail"}, ...]}], "ok"}.
 
     Added keys: per file title, source, ok, seconds; per claim line, right, claimed, counterexample,
     method, seconds; a top-level summary and shard. A network spec's entry is its net-check dict with ok.

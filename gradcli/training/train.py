@@ -6,7 +6,7 @@ records L at every point it visits (θ_0 ... θ_T, so `steps` updates give steps
 early as *diverged* at the first loss or parameter that is not finite, or when |L| grows past
 1e12 · max(|L(θ_0)|, 1). It then reports:
 
-* converged (the problem-file format): finite, and the last step moved θ by ‖η∇L‖ ≤ tol · max(1, ‖θ‖), tol 1e-6;
+* converged (as problem files define it): finite, and the last step moved θ by ‖η∇L‖ ≤ tol · max(1, ‖θ‖), tol 1e-6;
 * predictions: the prediction (`yhat`, else the last forward definition) for every example, next to y;
   `learns(tol)`: every prediction within tol (default 0.1) of its target, entry by entry;
 * symmetry: the hidden units of a layer out = W @ prev + b are the rows of W; unit p's signature is
@@ -124,7 +124,7 @@ class TrainResult:
         return min(self.loss_history)
 
     def converges(self, tol: float = CONVERGENCE_TOL) -> bool:
-        """the problem-file format: not diverged, and the last step moved θ by ≤ tol · max(1, ‖θ‖)."""
+        """As problem files define it: not diverged, and the last step moved θ by ≤ tol · max(1, ‖θ‖)."""
         if self.diverged or self.last_step_norm is None:
             return False
         return self.last_step_norm <= tol * max(1.0, self.param_norm)

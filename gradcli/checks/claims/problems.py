@@ -1,4 +1,4 @@
-"""Problem files (the problem-file format): every claim a sheet makes -> a verdict (`correct` | `wrong`), explained.
+"""Problem files: every claim a sheet makes -> a verdict (`correct` | `wrong`), explained.
 
 How each kind is decided (truth first, then the claim; the claim never decides its own truth):
 
